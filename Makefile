@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Megalink top-level build.  See README.md.
+#
+#   make                 module (for KDIR), libmegalink, tools
+#   make modules-all     megalink.ko for every installed Debian kernel
+#   make check           all tests: host unit tests + in-guest tests, both kernels
+#   make demo            boots a guest and shows a three-node pod
+#   make install         DESTDIR=, PREFIX= honoured
+#
+# KDIR defaults to the running kernel's build tree, else the newest
+# installed Debian headers.
+
+VERSION    := $(shell cat $(CURDIR)/VERSION)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+KREL       ?= $(shell uname -r)
+KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
+		echo /lib/modules/$(KREL)/build; else \
+		ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
+BUILD      := $(CURDIR)/build
+KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V)
+
+export VERSION PREFIX DESTDIR
+
+.PHONY: all modules modules-all lib tools clean install check check-unit \
+	check-guest demo deps dkms-install sparse
+
+all: modules lib tools
+
+deps:
+	@scripts/deps.sh build
+
+# Build for KDIR in the source tree, as DKMS does.
+modules:
+	@test -n "$(KDIR)" || { echo "megalink: no kernel headers found; set KDIR= or install linux-headers-amd64" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) ML_VERSION=$(VERSION) W=1 modules
+
+# One out-of-tree build per installed kernel, each in its own copy of the
+# sources so that objects of different kernels never mix.
+modules-all:
+	@set -e; for k in $(KERNELS); do \
+		d=$(BUILD)/$$k; mkdir -p $$d; \
+		rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.cmd' \
+			Kbuild driver include $$d/src/ 2>/dev/null || \
+			{ rm -rf $$d/src; mkdir -p $$d/src; cp -r Kbuild driver include $$d/src/; }; \
+		echo "  KMOD    $$k"; \
+		$(MAKE) -s -C /usr/src/linux-headers-$$k M=$$d/src ML_VERSION=$(VERSION) W=1 modules; \
+		cp $$d/src/driver/megalink.ko $$d/megalink.ko; \
+	done
+
+sparse:
+	@set -e; for k in $(KERNELS); do \
+		d=$(BUILD)/sparse-$$k; rm -rf $$d; mkdir -p $$d; cp -r Kbuild driver include $$d/; \
+		echo "  SPARSE  $$k"; \
+		$(MAKE) -s -C /usr/src/linux-headers-$$k M=$$d ML_VERSION=$(VERSION) W=1 C=1 modules 2>&1 | tee $$d/log; \
+		! grep -qE 'warning|error' $$d/log; \
+	done
+
+lib:
+	$(MAKE) -C lib
+
+tools: lib
+	$(MAKE) -C tools
+
+install: lib tools
+	$(MAKE) -C lib install
+	$(MAKE) -C tools install
+
+dkms-install:
+	@scripts/dkms-install.sh $(VERSION)
+
+check-unit: lib tools
+	$(MAKE) -C tests/unit check
+
+check-guest: modules-all lib tools
+	$(MAKE) -C tests/guest
+	@tests/run-guest-suite.sh
+
+check:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory modules-all lib tools
+	@$(MAKE) --no-print-directory sparse
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory dkms-install
+	@$(MAKE) --no-print-directory -C tests/guest
+	@tests/run-guest-suite.sh
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory modules-all lib tools
+	@scripts/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C lib clean
+	-$(MAKE) -C tools clean
+	-$(MAKE) -C tests/unit clean
+	-$(MAKE) -C tests/guest clean
+	rm -rf $(BUILD)

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ML_DISCOVERY_H
+#define _ML_DISCOVERY_H
+
+#include <linux/if_ether.h>
+#include <linux/megalink.h>
+
+struct ml_port;
+struct sk_buff;
+
+#define ML_MAX_NEIGH 64	/* per port */
+
+/**
+ * struct ml_neigh - a megalink port heard on the other end of a link
+ * All fields are protected by the port's lock.
+ */
+struct ml_neigh {
+	struct list_head list;
+	u8 mac[ETH_ALEN];
+	u32 node_id;
+	u32 port_index;
+	u64 caps;
+	u32 dead_ms;
+	char dev_name[ML_DEV_NAME_LEN];
+	unsigned long last_seen;
+};
+
+void ml_disc_port_init(struct ml_port *port);
+void ml_disc_port_start(struct ml_port *port);
+void ml_disc_port_stop(struct ml_port *port);
+void ml_disc_kick(struct ml_port *port);
+void ml_disc_flush(struct ml_port *port);
+int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb);
+
+#endif /* _ML_DISCOVERY_H */

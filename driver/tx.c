@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: building megalink frames and handing them to the netdev.
+ * No locks: callers hold a port that cannot go away under them (the
+ * port's timer, which unbind shuts down before freeing the port).
+ */
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/string.h>
+
+#include "device.h"
+#include "port.h"
+#include "wire.h"
+
+/* Allocate a frame with room for the link-layer header in front. */
+static struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + len + ndev->needed_tailroom,
+			GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev));
+	skb_reset_network_header(skb);
+	skb->dev = ndev;
+	skb->protocol = htons(ml_ethertype);
+	return skb;
+}
+
+/* Add the Ethernet header and queue the frame; counts the outcome. */
+static void ml_tx_frame(struct ml_port *port, struct sk_buff *skb,
+			const u8 *dst_mac)
+{
+	unsigned int len = skb->len;
+	int rc;
+
+	if (dev_hard_header(skb, skb->dev, ml_ethertype, dst_mac, NULL,
+			    len) < 0) {
+		kfree_skb(skb);
+		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		return;
+	}
+	rc = dev_queue_xmit(skb);
+	if (net_xmit_eval(rc)) {
+		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		return;
+	}
+	ml_stat_inc(port, ML_STAT_TX_FRAMES);
+	ml_stat_add(port, ML_STAT_TX_BYTES, len);
+}
+
+void ml_tx_hello(struct ml_port *port)
+{
+	struct net_device *ndev = port->netdev;
+	struct ml_dev *dev = port->dev;
+	struct ml_wire_hello *h;
+	struct sk_buff *skb;
+
+	skb = ml_tx_alloc(ndev, sizeof(*h));
+	if (!skb) {
+		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		return;
+	}
+	h = skb_put_zero(skb, sizeof(*h));
+	h->hdr.version = ML_WIRE_VERSION;
+	h->hdr.type = ML_WIRE_HELLO;
+	h->hdr.len = htons(sizeof(*h));
+	h->hdr.src_node = htonl(READ_ONCE(dev->node_id));
+	h->hdr.dst_node = htonl(ML_WIRE_NODE_ALL);
+	h->src_port = htons(port->index);
+	h->caps = cpu_to_be64(ml_dev_caps(dev));
+	h->dead_ms = htonl(READ_ONCE(dev->dead_ms));
+	h->hello_ms = htonl(READ_ONCE(dev->hello_ms));
+	strscpy(h->dev_name, dev->name, sizeof(h->dev_name));
+	ml_stat_inc(port, ML_STAT_TX_HELLO);
+	ml_tx_frame(port, skb, ndev->broadcast);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Transmit and receive of megalink frames.  The wire format itself is part
+ * of the uAPI (include/uapi/linux/megalink.h) so that tools and tests can
+ * build frames.
+ */
+#ifndef _ML_WIRE_H
+#define _ML_WIRE_H
+
+#include <linux/types.h>
+
+struct ml_port;
+
+extern u16 ml_ethertype;
+
+int ml_rx(struct sk_buff *skb, struct net_device *ndev,
+	  struct packet_type *pt, struct net_device *orig_dev);
+void ml_tx_hello(struct ml_port *port);
+
+#endif /* _ML_WIRE_H */
