@@ -23,6 +23,9 @@
 
 DEFINE_XARRAY_ALLOC(ml_devs);
 
+/* Set under RTNL at module unload: no device may be created after it. */
+static bool ml_devs_closed;
+
 static void ml_dev_release(struct kref *ref)
 {
 	struct ml_dev *dev = container_of(ref, struct ml_dev, ref);
@@ -113,6 +116,10 @@ struct ml_dev *ml_dev_create(struct net *net, u32 node_id, u32 hello_ms,
 	int err;
 
 	ASSERT_RTNL();
+	if (ml_devs_closed) {
+		NL_SET_ERR_MSG(extack, "megalink is being unloaded");
+		return ERR_PTR(-ENODEV);
+	}
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
@@ -170,12 +177,14 @@ void ml_dev_destroy(struct ml_dev *dev)
 	ml_dev_put(dev);
 }
 
+/* Module unload: destroy every device and refuse new ones. */
 void ml_dev_destroy_all(void)
 {
 	struct ml_dev *dev;
 	unsigned long i;
 
 	rtnl_lock();
+	ml_devs_closed = true;
 	xa_for_each(&ml_devs, i, dev)
 		ml_dev_destroy(dev);
 	rtnl_unlock();

@@ -147,6 +147,7 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 	    src_port >= ML_MAX_PORTS || !is_valid_ether_addr(mac))
 		return ML_STAT_DROP_MALFORMED;
 
+	ml_stat_inc(port, ML_STAT_RX_HELLO);
 	spin_lock_bh(&port->lock);
 	n = ml_neigh_find(port, mac);
 	if (n && (n->node_id != node_id || n->port_index != src_port)) {

@@ -131,8 +131,9 @@ err_chardev:
 
 static void __exit ml_exit(void)
 {
-	ml_genl_exit();
+	/* Devices first, so that their last notifications still go out. */
 	ml_dev_destroy_all();
+	ml_genl_exit();
 	ml_port_notifier_exit();
 	ml_chardev_exit();
 	/* Devices are freed by kfree_rcu(). */
