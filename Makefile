@@ -24,7 +24,7 @@ KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools clean install check check-unit \
-	check-guest demo deps dkms-install sparse
+	check-guest demo deps dkms-install sparse checkpatch
 
 all: modules lib tools
 
@@ -57,6 +57,10 @@ sparse:
 		! grep -qE 'warning|error' $$d/log; \
 	done
 
+# checkpatch.pl comes from Debian's linux-source-6.12 tarball.
+checkpatch:
+	@scripts/checkpatch.sh
+
 lib:
 	$(MAKE) -C lib
 
@@ -81,6 +85,7 @@ check:
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory modules-all lib tools
 	@$(MAKE) --no-print-directory sparse
+	@$(MAKE) --no-print-directory checkpatch
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory dkms-install
 	@$(MAKE) --no-print-directory -C tests/guest
