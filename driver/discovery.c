@@ -9,7 +9,8 @@
  * HELLO and the next neighbour expiry; the receive path pulls it in with
  * timer_reduce() when a new neighbour expires sooner.
  *
- * Locking: the neighbour table is under port->lock (port.h).  A HELLO is
+ * Locking: the neighbour table is under port->lock (port.h), and so is
+ * every re-arming of the timer, so that none undoes another.  A HELLO is
  * sent outside the lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -75,12 +76,13 @@ static void ml_disc_timer(struct timer_list *t)
 	list_for_each_entry(n, &port->neighs, list)
 		if (time_before(ml_neigh_expiry(n), next))
 			next = ml_neigh_expiry(n);
+	/* Under the lock, so that a concurrent timer_reduce() is kept. */
+	if (!READ_ONCE(port->dying))
+		mod_timer(&port->timer, next);
 	spin_unlock_bh(&port->lock);
 
 	if (hello && ml_port_carrier_ok(port))
 		ml_tx_hello(port);
-	if (!READ_ONCE(port->dying))
-		mod_timer(&port->timer, next);
 }
 
 void ml_disc_port_init(struct ml_port *port)
@@ -182,8 +184,8 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 		ml_nl_notify_neigh(port, n, true);
 		ml_port_update_link(port, ML_REASON_NEIGH);
 	}
-	spin_unlock_bh(&port->lock);
 	if (!READ_ONCE(port->dying))
 		timer_reduce(&port->timer, expiry);
+	spin_unlock_bh(&port->lock);
 	return 0;
 }
