@@ -62,6 +62,9 @@ static void ml_disc_timer(struct timer_list *t)
 		return;
 
 	spin_lock_bh(&port->lock);
+	/* Carrier loss may be seen here before the netdev notifier runs. */
+	if (!ml_port_carrier_ok(port))
+		ml_disc_flush(port);
 	list_for_each_entry_safe(n, tmp, &port->neighs, list)
 		if (time_after_eq(now, ml_neigh_expiry(n)))
 			ml_neigh_lost(port, n);

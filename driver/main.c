@@ -30,7 +30,7 @@ unsigned int ml_default_dead_ms = ML_DEAD_MS_DEFAULT;
 module_param_named(dead_ms, ml_default_dead_ms, uint, 0444);
 MODULE_PARM_DESC(dead_ms, "dead interval of new devices, ms (default 4000)");
 
-static char *ml_bind_param;
+static char *ml_bind_param = "";
 module_param_named(bind, ml_bind_param, charp, 0444);
 MODULE_PARM_DESC(bind,
 		 "netdevs to bind at load, in init_net: \"eth0,eth1\" makes two devices, \"eth0+eth1\" one device with two ports");

@@ -479,17 +479,24 @@ static int ml_nl_dev_get_dumpit(struct sk_buff *skb,
 	return err ?: skb->len;
 }
 
-/* Device filter of a port/neighbour/stats dump; NULL = all devices. */
-static int ml_nl_dump_filter(struct sk_buff *skb, struct netlink_callback *cb,
-			     struct ml_dev **filter)
+/*
+ * Device filter of a port/neighbour/stats dump, checked once in .start so
+ * that a bad filter is refused with a full extended ack.  cb->args[3] is
+ * the filter's device index + 1, or 0 for all devices.
+ */
+static int ml_nl_dump_start(struct netlink_callback *cb)
 {
 	struct nlattr **attrs = ml_dump_attrs(cb);
+	struct ml_dev *dev;
 
-	*filter = NULL;
 	if (!attrs || !ml_nl_has_dev(attrs))
 		return 0;
-	*filter = ml_nl_get_dev(sock_net(skb->sk), attrs, cb->extack);
-	return PTR_ERR_OR_ZERO(*filter);
+	rtnl_lock();
+	dev = ml_nl_get_dev(sock_net(cb->skb->sk), attrs, cb->extack);
+	if (!IS_ERR(dev))
+		cb->args[3] = dev->index + 1;
+	rtnl_unlock();
+	return PTR_ERR_OR_ZERO(dev);
 }
 
 /* Neighbours of one port from position cb->args[2]; port->lock taken. */
@@ -533,23 +540,21 @@ static int ml_nl_port_walk(struct sk_buff *skb, struct netlink_callback *cb,
 			   u8 cmd)
 {
 	struct net *net = sock_net(skb->sk);
-	struct ml_dev *dev, *filter;
+	unsigned long filter = cb->args[3];
 	struct ml_port *port;
+	struct ml_dev *dev;
 	unsigned long i;
 	unsigned int p;
-	int err;
+	int err = 0;
 
 	rtnl_lock();
-	err = ml_nl_dump_filter(skb, cb, &filter);
-	if (err)
-		goto out;
 	xa_for_each_start(&ml_devs, i, dev, cb->args[0]) {
 		if (i != cb->args[0]) {
 			cb->args[1] = 0;
 			cb->args[2] = 0;
 		}
 		cb->args[0] = i;
-		if (!net_eq(ml_dev_net(dev), net) || (filter && dev != filter))
+		if (!net_eq(ml_dev_net(dev), net) || (filter && i != filter - 1))
 			continue;
 		for (p = cb->args[1]; p < ML_MAX_PORTS; p++) {
 			port = rtnl_dereference(dev->ports[p]);
@@ -675,6 +680,10 @@ static int ml_nl_port_bind_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 
 	err = ml_port_bind(nd, dev, node_id, hello_ms, dead_ms, &port, extack);
+	if (err == -EOPNOTSUPP || err == -ENETDOWN || err == -EBUSY ||
+	    err == -EEXIST)
+		NL_SET_BAD_ATTR(extack, err == -EEXIST ? attrs[ML_A_NODE_ID] :
+				attrs[ML_A_IFINDEX] ?: attrs[ML_A_IFNAME]);
 	if (!err)
 		err = ml_nl_reply_port(info, port, ML_CMD_PORT_GET);
 out:
@@ -766,6 +775,7 @@ static const struct genl_ops ml_genl_ops[] = {
 	{
 		.cmd = ML_CMD_PORT_GET,
 		.doit = ml_nl_port_get_doit,
+		.start = ml_nl_dump_start,
 		.dumpit = ml_nl_port_get_dumpit,
 		.policy = ml_port_get_policy,
 		.maxattr = ARRAY_SIZE(ml_port_get_policy) - 1,
@@ -784,6 +794,7 @@ static const struct genl_ops ml_genl_ops[] = {
 	},
 	{
 		.cmd = ML_CMD_NEIGH_GET,
+		.start = ml_nl_dump_start,
 		.dumpit = ml_nl_neigh_get_dumpit,
 		.policy = ml_dev_get_policy,
 		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
@@ -791,6 +802,7 @@ static const struct genl_ops ml_genl_ops[] = {
 	{
 		.cmd = ML_CMD_STATS_GET,
 		.doit = ml_nl_stats_get_doit,
+		.start = ml_nl_dump_start,
 		.dumpit = ml_nl_stats_get_dumpit,
 		.policy = ml_port_get_policy,
 		.maxattr = ARRAY_SIZE(ml_port_get_policy) - 1,

@@ -52,16 +52,22 @@ bool ml_port_carrier_ok(const struct ml_port *port)
 /**
  * ml_port_update_link() - recompute the link state and report a change
  * @port: the port, with port->lock held
- * @reason: enum ml_link_reason for the notification
+ * @reason: enum ml_link_reason for the notification; unbind and carrier
+ *	loss take precedence over the caller's reason
  */
 void ml_port_update_link(struct ml_port *port, u8 reason)
 {
-	bool up = !port->dying && ml_port_carrier_ok(port) &&
-		  port->num_neigh > 0;
+	bool carrier = ml_port_carrier_ok(port);
+	bool up = !port->dying && carrier && port->num_neigh > 0;
 
 	lockdep_assert_held(&port->lock);
 	if (up == port->link_up)
 		return;
+	/* Whoever notices first, the cause is reported the same way. */
+	if (port->dying)
+		reason = ML_REASON_UNBIND;
+	else if (!carrier)
+		reason = ML_REASON_CARRIER;
 	port->link_up = up;
 	ml_stat_inc(port, up ? ML_STAT_LINK_UP : ML_STAT_LINK_DOWN);
 	pr_debug("%s/%u: link %s\n", port->dev->name, port->index,
