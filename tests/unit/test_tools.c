@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host unit tests of the tools' pure logic: the JSON writer (escaping and
+ * structure), command-line parsing of megalink-stat and megalink, and the
+ * exact JSON keys of each object.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <megalink/megalink.h>
+#include "../../tools/args.h"
+#include "../../tools/json.h"
+#include "../../tools/show.h"
+
+/* Capture output written to a FILE. */
+struct cap {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void cap_open(struct cap *c)
+{
+	c->buf = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->buf, &c->len);
+	ck_assert_ptr_nonnull(c->f);
+}
+
+static const char *cap_str(struct cap *c)
+{
+	fflush(c->f);
+	return c->buf;
+}
+
+static void cap_close(struct cap *c)
+{
+	fclose(c->f);
+	free(c->buf);
+}
+
+static void check_escape(const char *in, const char *want)
+{
+	struct cap c;
+
+	cap_open(&c);
+	json_write_string(c.f, in);
+	ck_assert_str_eq(cap_str(&c), want);
+	cap_close(&c);
+}
+
+START_TEST(test_json_escape)
+{
+	check_escape("", "\"\"");
+	check_escape("ml0", "\"ml0\"");
+	check_escape("a\"b", "\"a\\\"b\"");
+	check_escape("a\\b", "\"a\\\\b\"");
+	check_escape("/", "\"/\"");
+	check_escape("\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\"");
+	check_escape("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
+	check_escape("caf\xc3\xa9", "\"caf\xc3\xa9\"");		/* valid UTF-8 kept */
+	check_escape("\xe2\x82\xac", "\"\xe2\x82\xac\"");		/* euro sign */
+	check_escape("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");	/* 4-byte */
+	check_escape("a\xffz", "\"a\\u00ffz\"");			/* invalid byte */
+	check_escape("\xc3(", "\"\\u00c3(\"");			/* truncated sequence */
+	check_escape("\xc0\xaf", "\"\\u00c0\\u00af\"");		/* overlong */
+	check_escape("\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"");	/* surrogate */
+	check_escape("\xe2\x82", "\"\\u00e2\\u0082\"");		/* cut at the end */
+}
+END_TEST
+
+START_TEST(test_json_structure)
+{
+	struct cap c;
+	struct jw w;
+
+	cap_open(&c);
+	jw_init(&w, c.f, 0);
+	jw_begin_object(&w);
+	jw_kstr(&w, "a", "x");
+	jw_kuint(&w, "b", 18446744073709551615ULL);
+	jw_key(&w, "c");
+	jw_begin_array(&w);
+	jw_bool(&w, 1);
+	jw_bool(&w, 0);
+	jw_null(&w);
+	jw_int(&w, -5);
+	jw_begin_object(&w);
+	jw_end_object(&w);
+	jw_begin_array(&w);
+	jw_end_array(&w);
+	jw_end_array(&w);
+	jw_kstr(&w, "d", NULL);
+	jw_end_object(&w);
+	jw_end_line(&w);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"a\":\"x\",\"b\":18446744073709551615,\"c\":[true,false,null,-5,{},[]],\"d\":null}\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_pretty)
+{
+	struct cap c;
+	struct jw w;
+
+	cap_open(&c);
+	jw_init(&w, c.f, 1);
+	jw_begin_array(&w);
+	jw_begin_object(&w);
+	jw_kuint(&w, "n", 1);
+	jw_key(&w, "e");
+	jw_begin_array(&w);
+	jw_end_array(&w);
+	jw_end_object(&w);
+	jw_end_array(&w);
+	jw_end_line(&w);
+	ck_assert_str_eq(cap_str(&c),
+		"[\n    {\n        \"n\": 1,\n        \"e\": []\n    }\n]\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_many_elements)
+{
+	struct cap c;
+	struct jw w;
+	int i, commas = 0;
+	const char *p;
+
+	cap_open(&c);
+	jw_init(&w, c.f, 0);
+	jw_begin_array(&w);
+	for (i = 0; i < 1000; i++)
+		jw_uint(&w, 1);
+	jw_end_array(&w);
+	for (p = cap_str(&c); *p; p++)
+		commas += *p == ',';
+	ck_assert_int_eq(commas, 999);
+	cap_close(&c);
+}
+END_TEST
+
+/* ---- object JSON keys (the stable contract of megalink-stat -j) ---- */
+
+static struct out mkout(struct cap *c, int json)
+{
+	struct out_opts o = { .json = json };
+	struct out out;
+
+	out_init(&out, &o, c->f);
+	return out;
+}
+
+START_TEST(test_json_dev_keys)
+{
+	struct ml_dev_attr d = { .name = "ml0", .index = 0, .node_id = 0x10,
+				 .hello_ms = 1000, .dead_ms = 4000, .caps = 3,
+				 .abi_version = 1, .ethertype = 0x88b5, .num_ports = 2 };
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_dev(&out, &d);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"dev\":\"ml0\",\"index\":0,\"node_id\":16,\"hello_ms\":1000,"
+		"\"dead_ms\":4000,\"caps\":3,\"abi_version\":1,\"ethertype\":34997,"
+		"\"ports\":2}");
+	cap_close(&c);
+
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_dev(&out, &d);
+	ck_assert_str_eq(cap_str(&c),
+		"dev ml0 index 0 node-id 0x00000010 ports 2 hello 1000ms dead 4000ms "
+		"caps 0x3 abi 1 ethertype 0x88b5\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_port_keys)
+{
+	struct ml_port_info p = { .dev = "ml1", .port_index = 2, .ifname = "ve\"th",
+				  .ifindex = 7, .mac = { 0x02, 0, 0, 0, 0, 0xab },
+				  .carrier = 1, .link_state = ML_LINK_UP, .mtu = 9000,
+				  .num_neigh = 1 };
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_port(&out, &p, NULL);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"dev\":\"ml1\",\"port\":2,\"ifname\":\"ve\\\"th\",\"ifindex\":7,"
+		"\"state\":\"up\",\"carrier\":true,\"mtu\":9000,"
+		"\"mac\":\"02:00:00:00:00:ab\",\"neighbours\":1}");
+	cap_close(&c);
+
+	p.link_state = ML_LINK_DOWN;
+	p.carrier = 0;
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_port(&out, &p, NULL);
+	ck_assert_str_eq(cap_str(&c),
+		"port ml1/2 ifname ve\"th ifindex 7 state down carrier off mtu 9000 "
+		"mac 02:00:00:00:00:ab neighbours 1\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_neigh_keys)
+{
+	struct ml_neigh_info n = { .dev = "ml0", .port_index = 0, .ifname = "eth0",
+				   .node_id = 2, .remote_dev = "ml3", .remote_port = 1,
+				   .mac = { 1, 2, 3, 4, 5, 6 }, .age_ms = 120,
+				   .dead_ms = 4000, .caps = 1 };
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_neigh(&out, &n);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"dev\":\"ml0\",\"port\":0,\"ifname\":\"eth0\",\"node_id\":2,"
+		"\"remote_dev\":\"ml3\",\"remote_port\":1,\"mac\":\"01:02:03:04:05:06\","
+		"\"age_ms\":120,\"dead_ms\":4000,\"caps\":1}");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_stats_keys)
+{
+	struct ml_port_stats s = { .dev = "ml0", .port_index = 1, .ifname = "eth1" };
+	struct cap c;
+	struct out out;
+	unsigned int i;
+	char key[64];
+
+	s.stats[ML_STAT_TX_FRAMES] = 5;
+	s.stats[ML_STAT_DROP_LOOP] = 9;
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_stats(&out, &s);
+	ck_assert_ptr_nonnull(strstr(cap_str(&c),
+		"{\"dev\":\"ml0\",\"port\":1,\"ifname\":\"eth1\",\"tx_frames\":5,"));
+	ck_assert_ptr_nonnull(strstr(cap_str(&c), "\"drop_loop\":9"));
+	for (i = ML_STAT_TX_FRAMES; i <= ML_STAT_MAX; i++) {
+		snprintf(key, sizeof(key), "\"%s\":", ml_stat_name(i));
+		ck_assert_msg(strstr(cap_str(&c), key) != NULL, "missing %s", key);
+	}
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_json_event)
+{
+	struct ml_event ev;
+	struct cap c;
+	struct out out;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ML_EV_PORT_DOWN;
+	ev.reason = ML_REASON_CARRIER;
+	strcpy(ev.port.dev, "ml0");
+	strcpy(ev.port.ifname, "eth0");
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_event(&out, &ev);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"event\":\"port_down\",\"dev\":\"ml0\",\"port\":0,\"ifname\":\"eth0\","
+		"\"ifindex\":0,\"state\":\"down\",\"carrier\":false,\"mtu\":0,"
+		"\"mac\":\"00:00:00:00:00:00\",\"neighbours\":0,\"reason\":\"carrier\"}\n");
+	cap_close(&c);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ML_EV_NEIGH_FOUND;
+	strcpy(ev.neigh.dev, "ml0");
+	ev.neigh.node_id = 0x22;
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_event(&out, &ev);
+	ck_assert_ptr_nonnull(strstr(cap_str(&c), "neigh_found neigh ml0/0 "));
+	ck_assert_ptr_nonnull(strstr(cap_str(&c), "node-id 0x00000022"));
+	cap_close(&c);
+}
+END_TEST
+
+/* ---- megalink-stat arguments ---- */
+
+#define ARGV(...) ((char *[]){ "megalink-stat", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "x", __VA_ARGS__ }) / sizeof(char *)))
+#define STAT(o, ...) stat_parse_args(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, sizeof(err))
+#define ADMIN(o, ...) admin_parse_args(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, sizeof(err))
+
+START_TEST(test_stat_args)
+{
+	struct stat_opts o;
+	char err[256];
+	char *none[] = { "megalink-stat", NULL };
+
+	ck_assert_int_eq(stat_parse_args(1, none, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.obj, OBJ_SUMMARY);
+	ck_assert_ptr_null(o.dev);
+
+	ck_assert_int_eq(STAT(&o, "-j", "neigh"), 0);
+	ck_assert_int_eq(o.out.json, 1);
+	ck_assert_int_eq(o.obj, OBJ_NEIGH);
+
+	ck_assert_int_eq(STAT(&o, "-jp", "port", "ml0"), 0);
+	ck_assert(o.out.json && o.out.pretty);
+	ck_assert_int_eq(o.obj, OBJ_PORT);
+	ck_assert_str_eq(o.dev, "ml0");
+
+	ck_assert_int_eq(STAT(&o, "dev", "show", "ml1"), 0);
+	ck_assert_int_eq(o.obj, OBJ_DEV);
+	ck_assert_str_eq(o.dev, "ml1");
+
+	ck_assert_int_eq(STAT(&o, "d"), 0);
+	ck_assert_int_eq(o.obj, OBJ_DEV);
+	ck_assert_int_eq(STAT(&o, "neighbours"), 0);
+	ck_assert_int_eq(o.obj, OBJ_NEIGH);
+	ck_assert_int_eq(STAT(&o, "neighbors"), 0);
+	ck_assert_int_eq(STAT(&o, "stats", "-s"), 0);
+	ck_assert_int_eq(o.obj, OBJ_STATS);
+	ck_assert_int_eq(o.out.stats, 1);
+	ck_assert_int_eq(STAT(&o, "all", "ml0"), 0);
+	ck_assert_int_eq(o.obj, OBJ_ALL);
+	ck_assert_int_eq(STAT(&o, "monitor"), 0);
+	ck_assert_int_eq(o.obj, OBJ_MONITOR);
+	ck_assert_int_eq(STAT(&o, "watch", "-j"), 0);
+	ck_assert_int_eq(o.obj, OBJ_MONITOR);
+	ck_assert_int_eq(STAT(&o, "--module"), 0);
+	ck_assert_int_eq(o.obj, OBJ_MODULE);
+	ck_assert_int_eq(STAT(&o, "--help"), 0);
+	ck_assert_int_eq(o.help, 1);
+	ck_assert_int_eq(STAT(&o, "-V"), 0);
+	ck_assert_int_eq(o.version, 1);
+
+	ck_assert_int_eq(STAT(&o, "bogus"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown object \"bogus\""));
+	ck_assert_int_eq(STAT(&o, "--frobnicate"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--frobnicate"));
+	ck_assert_int_eq(STAT(&o, "dev", "ml0", "extra"), -EINVAL);
+	ck_assert_int_eq(STAT(&o, "monitor", "ml0"), -EINVAL);
+	ck_assert_int_eq(STAT(&o, "--module", "dev"), -EINVAL);
+	ck_assert_int_eq(STAT(&o, "port", "a-device-name-too-long"), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_admin_args_bind)
+{
+	struct admin_opts o;
+	char err[256];
+
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0"), 0);
+	ck_assert_int_eq(o.cmd, ADM_PORT_BIND);
+	ck_assert_str_eq(o.ifname, "veth0");
+	ck_assert_ptr_null(o.dev);
+	ck_assert_uint_eq(o.set, 0);
+
+	ck_assert_int_eq(ADMIN(&o, "-j", "port", "bind", "veth0", "dev", "ml0",
+			       "node-id", "0x10", "hello", "100ms", "dead", "400"), 0);
+	ck_assert_int_eq(o.out.json, 1);
+	ck_assert_str_eq(o.dev, "ml0");
+	ck_assert_uint_eq(o.node_id, 0x10);
+	ck_assert_uint_eq(o.hello_ms, 100);
+	ck_assert_uint_eq(o.dead_ms, 400);
+	ck_assert_uint_eq(o.set, ADM_SET_NODE_ID | ADM_SET_HELLO | ADM_SET_DEAD);
+
+	ck_assert_int_eq(ADMIN(&o, "port", "bind"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "missing IFNAME"));
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0", "node-id", "0"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "out of range"));
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0", "node-id", "banana"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "node id \"banana\""));
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0", "node-id"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0", "hello", "fast"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "port", "bind", "veth0", "colour", "red"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown keyword \"colour\""));
+}
+END_TEST
+
+START_TEST(test_admin_args_other)
+{
+	struct admin_opts o;
+	char err[256];
+
+	ck_assert_int_eq(ADMIN(&o, "port", "unbind", "veth0"), 0);
+	ck_assert_int_eq(o.cmd, ADM_PORT_UNBIND);
+	ck_assert_str_eq(o.ifname, "veth0");
+	ck_assert_int_eq(ADMIN(&o, "port", "unbind", "dev", "ml0", "port", "3"), 0);
+	ck_assert_ptr_null(o.ifname);
+	ck_assert_str_eq(o.dev, "ml0");
+	ck_assert_int_eq(o.has_port_index, 1);
+	ck_assert_uint_eq(o.port_index, 3);
+	ck_assert_int_eq(ADMIN(&o, "port", "unbind"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "port", "unbind", "dev", "ml0"), -EINVAL);
+
+	ck_assert_int_eq(ADMIN(&o, "dev", "set", "ml0", "node-id", "42"), 0);
+	ck_assert_int_eq(o.cmd, ADM_DEV_SET);
+	ck_assert_str_eq(o.dev, "ml0");
+	ck_assert_uint_eq(o.node_id, 42);
+	ck_assert_uint_eq(o.set, ADM_SET_NODE_ID);
+	ck_assert_int_eq(ADMIN(&o, "dev", "set", "ml0", "hello", "0"), 0);
+	ck_assert_uint_eq(o.set, ADM_SET_HELLO);	/* explicit 0 goes to the kernel */
+	ck_assert_int_eq(ADMIN(&o, "dev", "set", "ml0"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "nothing to set"));
+	ck_assert_int_eq(ADMIN(&o, "dev", "set"), -EINVAL);
+
+	ck_assert_int_eq(ADMIN(&o, "dev", "show"), 0);
+	ck_assert_int_eq(o.cmd, ADM_DEV_SHOW);
+	ck_assert_ptr_null(o.dev);
+	ck_assert_int_eq(ADMIN(&o, "dev"), 0);
+	ck_assert_int_eq(o.cmd, ADM_DEV_SHOW);
+	ck_assert_int_eq(ADMIN(&o, "dev", "show", "ml2"), 0);
+	ck_assert_str_eq(o.dev, "ml2");
+	ck_assert_int_eq(ADMIN(&o, "port", "show", "dev", "ml2"), 0);
+	ck_assert_int_eq(o.cmd, ADM_PORT_SHOW);
+	ck_assert_str_eq(o.dev, "ml2");
+	ck_assert_int_eq(ADMIN(&o, "neigh"), 0);
+	ck_assert_int_eq(o.cmd, ADM_NEIGH_SHOW);
+	ck_assert_int_eq(ADMIN(&o, "stats", "show", "ml0"), 0);
+	ck_assert_int_eq(o.cmd, ADM_STATS_SHOW);
+
+	ck_assert_int_eq(ADMIN(&o, "dev", "frob"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "widget"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown object"));
+	ck_assert_int_eq(ADMIN(&o, "--help"), 0);
+	ck_assert_int_eq(o.help, 1);
+	ck_assert_int_eq(ADMIN(&o, "port", "help"), 0);
+	ck_assert_int_eq(o.help, 1);
+	{
+		char *none[] = { "megalink", NULL };
+
+		ck_assert_int_eq(admin_parse_args(1, none, &o, err, sizeof(err)), -EINVAL);
+	}
+}
+END_TEST
+
+START_TEST(test_parse_ms)
+{
+	uint32_t v;
+
+	ck_assert_int_eq(parse_ms("100", &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_int_eq(parse_ms("250ms", &v), 0);
+	ck_assert_uint_eq(v, 250);
+	ck_assert_int_eq(parse_ms("ms", &v), -EINVAL);
+	ck_assert_int_eq(parse_ms("1s", &v), -EINVAL);
+	ck_assert_int_eq(arg_matches("neigh", "neighbours"), 0);
+	ck_assert_int_eq(arg_matches("", "dev"), -1);
+	ck_assert_int_eq(arg_matches("devices", "dev"), -1);
+}
+END_TEST
+
+static Suite *tools_suite(void)
+{
+	Suite *s = suite_create("tools");
+	TCase *tc;
+
+	tc = tcase_create("json");
+	tcase_add_test(tc, test_json_escape);
+	tcase_add_test(tc, test_json_structure);
+	tcase_add_test(tc, test_json_pretty);
+	tcase_add_test(tc, test_json_many_elements);
+	tcase_add_test(tc, test_json_dev_keys);
+	tcase_add_test(tc, test_json_port_keys);
+	tcase_add_test(tc, test_json_neigh_keys);
+	tcase_add_test(tc, test_json_stats_keys);
+	tcase_add_test(tc, test_json_event);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("args");
+	tcase_add_test(tc, test_stat_args);
+	tcase_add_test(tc, test_admin_args_bind);
+	tcase_add_test(tc, test_admin_args_other);
+	tcase_add_test(tc, test_parse_ms);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(tools_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/* Command-line parsing of megalink-stat and megalink. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <megalink/megalink.h>
+
+#include "args.h"
+
+int arg_matches(const char *arg, const char *word)
+{
+	size_t n = strlen(arg);
+
+	if (!n || n > strlen(word))
+		return -1;
+	return strncmp(arg, word, n) == 0 ? 0 : -1;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int parse_ms(const char *s, uint32_t *out)
+{
+	char buf[32];
+	size_t n = strlen(s);
+
+	if (n >= sizeof(buf))
+		return -ERANGE;
+	memcpy(buf, s, n + 1);
+	if (n > 2 && strcmp(buf + n - 2, "ms") == 0)
+		buf[n - 2] = '\0';
+	return ml_parse_u32(buf, out);
+}
+
+/* Common options: -j -p -s -h -V and their long forms.  1 if @a is one,
+ * 0 if it is not an option, -EINVAL for an unknown option. */
+static int common_opt(const char *a, struct out_opts *out, int *help, int *version)
+{
+	if (a[0] != '-' || !a[1])
+		return 0;
+	if (!strcmp(a, "-j") || !strcmp(a, "--json") || !strcmp(a, "-json"))
+		out->json = 1;
+	else if (!strcmp(a, "-p") || !strcmp(a, "--pretty") || !strcmp(a, "-pretty"))
+		out->pretty = 1;
+	else if (!strcmp(a, "-s") || !strcmp(a, "--stats") || !strcmp(a, "-stats"))
+		out->stats = 1;
+	else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "-help"))
+		*help = 1;
+	else if (!strcmp(a, "-V") || !strcmp(a, "--version") || !strcmp(a, "-Version"))
+		*version = 1;
+	else if (a[1] != '-' && strlen(a) > 2 && strspn(a + 1, "jps") == strlen(a + 1)) {
+		/* bundled short options: -jp */
+		for (a++; *a; a++) {
+			if (*a == 'j')
+				out->json = 1;
+			else if (*a == 'p')
+				out->pretty = 1;
+			else
+				out->stats = 1;
+		}
+	} else
+		return -EINVAL;
+	return 1;
+}
+
+int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_t errlen)
+{
+	const char *pos[3];
+	int npos = 0, i, r, module = 0;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--module") || !strcmp(a, "-m")) {
+			module = 1;
+			continue;
+		}
+		r = common_opt(a, &o->out, &o->help, &o->version);
+		if (r < 0)
+			return fail(err, errlen, "unknown option \"%s\" (try --help)", a);
+		if (r)
+			continue;
+		if (npos == 3)
+			return fail(err, errlen, "unexpected argument \"%s\" (try --help)", a);
+		pos[npos++] = a;
+	}
+	if (o->help || o->version)
+		return 0;
+	if (module) {
+		if (npos)
+			return fail(err, errlen, "--module takes no object (got \"%s\")", pos[0]);
+		o->obj = OBJ_MODULE;
+		return 0;
+	}
+	if (!npos) {
+		o->obj = OBJ_SUMMARY;
+		return 0;
+	}
+	i = 0;
+	if (!arg_matches(pos[0], "dev") || !arg_matches(pos[0], "device"))
+		o->obj = OBJ_DEV;
+	else if (!arg_matches(pos[0], "port"))
+		o->obj = OBJ_PORT;
+	else if (!arg_matches(pos[0], "neighbours") || !arg_matches(pos[0], "neighbors"))
+		o->obj = OBJ_NEIGH;
+	else if (!arg_matches(pos[0], "stats") || !arg_matches(pos[0], "statistics"))
+		o->obj = OBJ_STATS;
+	else if (!arg_matches(pos[0], "all"))
+		o->obj = OBJ_ALL;
+	else if (!arg_matches(pos[0], "monitor") || !arg_matches(pos[0], "watch"))
+		o->obj = OBJ_MONITOR;
+	else
+		return fail(err, errlen, "unknown object \"%s\" "
+			    "(dev, port, neigh, stats, all, monitor)", pos[0]);
+	i = 1;
+	/* iproute2 habit: "dev show ml0" */
+	if (i < npos && !arg_matches(pos[i], "show") && o->obj != OBJ_MONITOR)
+		i++;
+	if (i < npos) {
+		if (o->obj == OBJ_MONITOR)
+			return fail(err, errlen, "monitor takes no argument (got \"%s\")", pos[i]);
+		if (strlen(pos[i]) >= ML_DEV_NAME_LEN)
+			return fail(err, errlen, "device name \"%s\" is too long", pos[i]);
+		o->dev = pos[i++];
+	}
+	if (i < npos)
+		return fail(err, errlen, "unexpected argument \"%s\" (try --help)", pos[i]);
+	return 0;
+}
+
+/* ---- megalink ---- */
+
+static int kw_value(int argc, char **argv, int *i, const char **val, char *err, size_t errlen)
+{
+	if (*i + 1 >= argc)
+		return fail(err, errlen, "\"%s\" needs a value", argv[*i]);
+	*val = argv[++*i];
+	return 0;
+}
+
+/* node-id / hello / dead keywords; 1 if consumed, 0 if not, <0 error. */
+static int timing_kw(int argc, char **argv, int *i, struct admin_opts *o,
+		     char *err, size_t errlen)
+{
+	const char *a = argv[*i], *v = NULL;
+
+	if (!strcmp(a, "node-id") || !strcmp(a, "node") || !strcmp(a, "id")) {
+		if (kw_value(argc, argv, i, &v, err, errlen))
+			return -EINVAL;
+		if (ml_parse_node_id(v, &o->node_id))
+			return fail(err, errlen, "%s", ml_last_error());
+		o->set |= ADM_SET_NODE_ID;
+		return 1;
+	}
+	if (!strcmp(a, "hello") || !strcmp(a, "hello-ms")) {
+		if (kw_value(argc, argv, i, &v, err, errlen))
+			return -EINVAL;
+		if (parse_ms(v, &o->hello_ms))
+			return fail(err, errlen, "hello \"%s\": not a number of milliseconds", v);
+		o->set |= ADM_SET_HELLO;
+		return 1;
+	}
+	if (!strcmp(a, "dead") || !strcmp(a, "dead-ms")) {
+		if (kw_value(argc, argv, i, &v, err, errlen))
+			return -EINVAL;
+		if (parse_ms(v, &o->dead_ms))
+			return fail(err, errlen, "dead \"%s\": not a number of milliseconds", v);
+		o->set |= ADM_SET_DEAD;
+		return 1;
+	}
+	return 0;
+}
+
+static int check_dev_name(const char *d, char *err, size_t errlen)
+{
+	if (strlen(d) >= ML_DEV_NAME_LEN)
+		return fail(err, errlen, "device name \"%s\" is too long", d);
+	return 0;
+}
+
+int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, size_t errlen)
+{
+	char *words[32];
+	int n = 0, i, r;
+	const char *obj, *verb;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 1; i < argc; i++) {
+		/* options only before the object, so values may start with '-' */
+		if (n == 0) {
+			r = common_opt(argv[i], &o->out, &o->help, &o->version);
+			if (r < 0)
+				return fail(err, errlen, "unknown option \"%s\" (try --help)", argv[i]);
+			if (r)
+				continue;
+		}
+		if (n == (int)(sizeof(words) / sizeof(words[0])))
+			return fail(err, errlen, "too many arguments");
+		words[n++] = argv[i];
+	}
+	if (o->help || o->version)
+		return 0;
+	if (!n)
+		return fail(err, errlen, "missing object: port or dev (try --help)");
+	obj = words[0];
+	verb = n > 1 ? words[1] : "show";
+	if (n > 1 && (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
+		o->help = 1;
+		return 0;
+	}
+
+	if (!arg_matches(obj, "port")) {
+		if (!arg_matches(verb, "bind") || !strcmp(verb, "add")) {
+			o->cmd = ADM_PORT_BIND;
+			if (n < 3)
+				return fail(err, errlen, "port bind: missing IFNAME");
+			o->ifname = words[2];
+			for (i = 3; i < n; i++) {
+				r = timing_kw(n, words, &i, o, err, errlen);
+				if (r < 0)
+					return r;
+				if (r)
+					continue;
+				if (!strcmp(words[i], "dev")) {
+					if (kw_value(n, words, &i, &o->dev, err, errlen) ||
+					    check_dev_name(o->dev, err, errlen))
+						return -EINVAL;
+					continue;
+				}
+				return fail(err, errlen, "port bind: unknown keyword \"%s\" "
+					    "(dev, node-id, hello, dead)", words[i]);
+			}
+			return 0;
+		}
+		if (!arg_matches(verb, "unbind") || !strcmp(verb, "del") ||
+		    !strcmp(verb, "delete")) {
+			o->cmd = ADM_PORT_UNBIND;
+			if (n < 3)
+				return fail(err, errlen, "port unbind: missing IFNAME or dev DEV port N");
+			for (i = 2; i < n; i++) {
+				if (!strcmp(words[i], "dev")) {
+					if (kw_value(n, words, &i, &o->dev, err, errlen) ||
+					    check_dev_name(o->dev, err, errlen))
+						return -EINVAL;
+				} else if (!strcmp(words[i], "port") || !strcmp(words[i], "index")) {
+					const char *v = NULL;
+
+					if (kw_value(n, words, &i, &v, err, errlen))
+						return -EINVAL;
+					if (ml_parse_u32(v, &o->port_index))
+						return fail(err, errlen, "port \"%s\": not a number", v);
+					o->has_port_index = 1;
+				} else if (!o->ifname && i == 2) {
+					o->ifname = words[i];
+				} else {
+					return fail(err, errlen, "port unbind: unexpected \"%s\"", words[i]);
+				}
+			}
+			if (o->ifname && (o->dev || o->has_port_index))
+				return fail(err, errlen, "port unbind: give IFNAME or dev DEV port N, not both");
+			if (!o->ifname && !(o->dev && o->has_port_index))
+				return fail(err, errlen, "port unbind: dev DEV needs port N");
+			return 0;
+		}
+		if (!arg_matches(verb, "show") || !arg_matches(verb, "list")) {
+			o->cmd = ADM_PORT_SHOW;
+			goto show_dev;
+		}
+		return fail(err, errlen, "port: unknown command \"%s\" (bind, unbind, show)", verb);
+	}
+
+	if (!arg_matches(obj, "dev") || !arg_matches(obj, "device")) {
+		if (!arg_matches(verb, "set")) {
+			o->cmd = ADM_DEV_SET;
+			if (n < 3)
+				return fail(err, errlen, "dev set: missing DEV");
+			o->dev = words[2];
+			if (check_dev_name(o->dev, err, errlen))
+				return -EINVAL;
+			for (i = 3; i < n; i++) {
+				r = timing_kw(n, words, &i, o, err, errlen);
+				if (r < 0)
+					return r;
+				if (!r)
+					return fail(err, errlen, "dev set: unknown keyword \"%s\" "
+						    "(node-id, hello, dead)", words[i]);
+			}
+			if (!o->set)
+				return fail(err, errlen, "dev set %s: nothing to set "
+					    "(node-id, hello, dead)", o->dev);
+			return 0;
+		}
+		if (!arg_matches(verb, "show") || !arg_matches(verb, "list")) {
+			o->cmd = ADM_DEV_SHOW;
+			goto show_dev;
+		}
+		return fail(err, errlen, "dev: unknown command \"%s\" (set, show)", verb);
+	}
+
+	if (!arg_matches(obj, "neighbours") || !arg_matches(obj, "neighbors")) {
+		if (arg_matches(verb, "show") && arg_matches(verb, "list"))
+			return fail(err, errlen, "neigh: unknown command \"%s\" (show)", verb);
+		o->cmd = ADM_NEIGH_SHOW;
+		goto show_dev;
+	}
+	if (!arg_matches(obj, "stats") || !arg_matches(obj, "statistics")) {
+		if (arg_matches(verb, "show") && arg_matches(verb, "list"))
+			return fail(err, errlen, "stats: unknown command \"%s\" (show)", verb);
+		o->cmd = ADM_STATS_SHOW;
+		goto show_dev;
+	}
+	return fail(err, errlen, "unknown object \"%s\" (port, dev, neigh, stats)", obj);
+
+show_dev:
+	for (i = 2; i < n; i++) {
+		if (!strcmp(words[i], "dev") && i + 1 < n)
+			i++;
+		if (o->dev)
+			return fail(err, errlen, "unexpected argument \"%s\"", words[i]);
+		o->dev = words[i];
+		if (check_dev_name(o->dev, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
