@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# deps.sh build|check|demo
+#
+# Makes sure the Debian packages that `make MODE` needs are installed.
+# Root: installs what is missing (apt-get update once, then
+# apt-get install -y --no-install-recommends).  Not root: prints the exact
+# command to run and exits 1.  Quiet and fast when everything is present.
+# ML_DEPS_SKIP=1 skips the check (e.g. on a non-Debian build host).
+set -eu
+
+mode=${1:-build}
+
+build_pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev check sparse
+	linux-headers-amd64 linux-headers-6.12-amd64"
+# The guest harness (tests/harness/) and DKMS: two kernels to boot, QEMU,
+# busybox for the initramfs, module tools, iproute2 for veth/netns.
+guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-static dkms kmod
+	iproute2 cpio xz-utils zstd util-linux"
+
+case $mode in
+build) pkgs=$build_pkgs ;;
+check | demo) pkgs="$build_pkgs $guest_pkgs" ;;
+*)
+	echo "usage: $0 build|check|demo" >&2
+	exit 2
+	;;
+esac
+
+# shellcheck disable=SC2086 # word splitting of the package lists is intended
+set -- $pkgs
+total=$#
+
+if [ "${ML_DEPS_SKIP:-0}" = 1 ]; then
+	echo "megalink: ML_DEPS_SKIP=1, not checking Debian packages"
+	exit 0
+fi
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "megalink: dpkg-query not found; this is not a Debian system." >&2
+	echo "megalink: install the equivalents of: $*" >&2
+	echo "megalink: (or set ML_DEPS_SKIP=1 to skip this check)" >&2
+	exit 1
+fi
+
+missing=()
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null || true)
+for p in "$@"; do
+	if ! printf '%s\n' "$installed" | grep -q "^$p ii"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "megalink: all $total Debian packages for '$mode' are installed"
+	exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "megalink: ${#missing[@]} Debian packages for '$mode' are missing: ${missing[*]}" >&2
+	echo "megalink: run as root:" >&2
+	echo "    apt-get update && $cmd" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "megalink: updating the apt package lists (apt-get update)"
+if ! apt-get update -qq; then
+	echo "megalink: apt-get update failed; trying the install with the current lists" >&2
+fi
+echo "megalink: installing ${#missing[@]} Debian packages: ${missing[*]}"
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+	echo "megalink: failed: $cmd" >&2
+	exit 1
+fi
+
+still=()
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${missing[@]}" 2>/dev/null || true)
+for p in "${missing[@]}"; do
+	printf '%s\n' "$installed" | grep -q "^$p ii" || still+=("$p")
+done
+if [ ${#still[@]} -ne 0 ]; then
+	echo "megalink: still missing after apt-get install: ${still[*]}" >&2
+	exit 1
+fi
+echo "megalink: all $total Debian packages for '$mode' are installed"

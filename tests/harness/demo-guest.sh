@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# demo-guest.sh (inside a harness guest; scripts/demo.sh boots it):
+# a three-node pod in one kernel.  Nodes n1, n2, n3 are network namespaces,
+# full-meshed by veth pairs (each node's megalink device has two ports):
+#
+#        n1-n2 ---- n2-n1
+#   n1 {                 } n2
+#        n1-n3      n2-n3
+#          |          |
+#        n3-n1      n3-n2
+#             } n3 {
+#
+# The ports are bound with tools/megalink, discovery runs, megalink-stat in
+# n1 shows the pod; then the n1-n2 link is cut and restored.
+set -eu
+set -o pipefail
+
+repo=${ML_REPO:-$(pwd)}
+ml=$repo/tools/megalink
+mlstat=$repo/tools/megalink-stat
+hello=${ML_DEMO_HELLO_MS:-100}
+dead=${ML_DEMO_DEAD_MS:-1000}
+nsteps=7
+step=0
+
+say() {
+	step=$((step + 1))
+	echo
+	echo "[demo $step/$nsteps] $*"
+}
+die() {
+	echo "demo: FAILED: $*" >&2
+	exit 1
+}
+# on NODE CMD...: run CMD inside node NODE's network namespace
+on() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+# neighbours NODE: number of neighbours NODE's megalink sees
+neighbours() {
+	on "$1" "$mlstat" neigh | grep -c '^neigh ' || true
+}
+# wait_neigh NODE N SECONDS: until NODE sees N neighbours
+wait_neigh() {
+	local i=0 n
+	while :; do
+		n=$(neighbours "$1")
+		[ "$n" -eq "$2" ] && return 0
+		i=$((i + 1))
+		[ "$i" -lt $(($3 * 5)) ] || return 1
+		sleep 0.2
+	done
+}
+
+for t in "$ml" "$mlstat"; do
+	[ -x "$t" ] || die "$t not built (make tools)"
+done
+
+say "loading megalink (${ML_LOAD:-insmod})"
+"$repo/tests/harness/ml-load.sh"
+
+say "creating a three-node pod: namespaces n1 n2 n3, full mesh of veth pairs"
+for n in 1 2 3; do
+	ip netns add "n$n"
+	on "n$n" ip link set lo up
+done
+for pair in 1:2 1:3 2:3; do
+	a=${pair%:*} b=${pair#*:}
+	ip link add "n$a-n$b" netns "n$a" type veth peer name "n$b-n$a" netns "n$b"
+	on "n$a" ip link set "n$a-n$b" up
+	on "n$b" ip link set "n$b-n$a" up
+	echo "  link n$a <-> n$b: n$a-n$b (in n$a) <-> n$b-n$a (in n$b)"
+done
+
+say "binding ports: megalink port bind IFNAME [dev DEV] node-id N hello $hello dead $dead"
+for n in 1 2 3; do
+	dev=''
+	for peer in 1 2 3; do
+		[ "$peer" -ne "$n" ] || continue
+		ifname=n$n-n$peer
+		if [ -z "$dev" ]; then
+			cmd=(port bind "$ifname" node-id "$n" hello "$hello" dead "$dead")
+		else
+			cmd=(port bind "$ifname" dev "$dev")
+		fi
+		echo "  n$n# megalink ${cmd[*]}"
+		res=$(on "n$n" "$ml" "${cmd[@]}") || die "megalink ${cmd[*]} in n$n"
+		echo "    $res"
+		if [ -z "$dev" ]; then
+			dev=$(printf '%s\n' "$res" | sed -n 's|^port \([^/ ]*\)/.*|\1|p')
+			[ -n "$dev" ] || die "cannot tell the device name from '$res'"
+		fi
+	done
+done
+
+say "waiting for discovery (HELLO every ${hello} ms): each node must see two neighbours"
+for n in 1 2 3; do
+	wait_neigh "n$n" 2 20 || die "n$n sees $(neighbours "n$n") neighbours, not 2"
+	echo "  n$n: 2 neighbours"
+done
+
+say "the pod as n1 sees it: megalink-stat (in n1)"
+on n1 "$mlstat"
+
+say "cutting the n1 <-> n2 link (ip link set n1-n2 down in n1); n2 loses n1 after ${dead} ms"
+on n1 ip link set n1-n2 down
+wait_neigh n1 1 20 || die "n1 still sees $(neighbours n1) neighbours"
+wait_neigh n2 1 20 || die "n2 still sees $(neighbours n2) neighbours"
+echo "  n1: 1 neighbour, n2: 1 neighbour"
+echo "  n1# megalink-stat"
+on n1 "$mlstat"
+
+say "restoring the n1 <-> n2 link"
+on n1 ip link set n1-n2 up
+wait_neigh n1 2 20 || die "n1 sees $(neighbours n1) neighbours after restore, not 2"
+wait_neigh n2 2 20 || die "n2 sees $(neighbours n2) neighbours after restore, not 2"
+echo "  n1# megalink-stat neigh"
+on n1 "$mlstat" neigh
+
+echo
+echo "demo: tearing down (namespaces, module)"
+for n in 1 2 3; do
+	ip netns del "n$n"
+done
+i=0
+until "$repo/tests/harness/ml-unload.sh" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 50 ] || die "megalink still in use after the namespaces were deleted"
+	sleep 0.1
+done
+echo "demo: done"

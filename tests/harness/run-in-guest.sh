@@ -1,0 +1,207 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-in-guest.sh --kernel <6.1|6.12|RELEASE> [--timeout S] [--out DIR] -- COMMAND [ARGS...]
+#
+# Boots a Debian kernel under QEMU TCG with the host's root filesystem as the
+# guest root (read-only 9p + tmpfs overlay) and runs COMMAND inside, with
+# cwd = repo root and this environment:
+#   ML_KREL  kernel release of the guest
+#   ML_KO    <repo>/build/<release>/megalink.ko
+#   ML_OUT   per-run output directory (writable, same path on the host)
+#   ML_REPO  repo root
+# Variables ML_* and CK_* of the caller's environment are passed on too
+# (e.g. ML_LOAD=modprobe, CK_VERBOSITY=verbose).
+#
+# COMMAND's stdout and stderr appear on this script's stdout (and in
+# OUT/output.log); the guest's serial console is saved in OUT/console.log,
+# its kernel log in OUT/dmesg.txt.
+#
+# Exit status: COMMAND's exit status; 120 if COMMAND succeeded but the guest
+# kernel log shows a splat (WARN, BUG, Oops, lockdep, ...); 125 if the guest
+# failed to boot, panicked or timed out.
+#
+# Environment: ML_GUEST_TIMEOUT (default 900 s), ML_GUEST_MEM (MiB, 2048),
+# ML_GUEST_SMP (2), ML_QEMU (qemu-system-x86_64), ML_GUEST_APPEND (extra
+# kernel command line), ML_SPLAT_CHECK=0 disables the splat check.
+set -eu
+set -o pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	echo "usage: $(sed -n 's/^# \{0,1\}//; 4,4p' "$0")" >&2
+	exit 2
+}
+
+kspec='' tmo=${ML_GUEST_TIMEOUT:-900} out=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) [ $# -ge 2 ] || usage; kspec=$2; shift 2 ;;
+	--kernel=*) kspec=${1#*=}; shift ;;
+	--timeout) [ $# -ge 2 ] || usage; tmo=$2; shift 2 ;;
+	--timeout=*) tmo=${1#*=}; shift ;;
+	--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
+	--out=*) out=${1#*=}; shift ;;
+	--) shift; break ;;
+	-h | --help) usage ;;
+	*) echo "run-in-guest.sh: unknown option '$1'" >&2; usage ;;
+	esac
+done
+if [ -z "$kspec" ] || [ $# -eq 0 ]; then
+	usage
+fi
+case $tmo in
+'' | *[!0-9]*) echo "run-in-guest.sh: --timeout wants whole seconds, got '$tmo'" >&2; exit 2 ;;
+esac
+
+qemu=${ML_QEMU:-qemu-system-x86_64}
+command -v "$qemu" >/dev/null || ml_die "$qemu not found: apt-get install qemu-system-x86 (or scripts/deps.sh check)"
+krel=$(ml_resolve_kernel "$kspec") ||
+	ml_die "no installed kernel matches '$kspec' (looked for /boot/vmlinuz-${kspec}[.-]*-amd64 with /lib/modules)"
+kernel=/boot/vmlinuz-$krel
+[ -r "$kernel" ] || ml_die "$kernel is not readable"
+initrd=$("$ML_HARNESS_DIR/mkinitramfs.sh" "$krel") || ml_die "initramfs build failed for $krel"
+
+if [ -z "$out" ]; then
+	out=$ML_BUILD_DIR/guest-out/$krel-$(date +%Y%m%d-%H%M%S)-$$
+	# Keep the newest ML_GUEST_KEEP (30) automatically named run directories.
+	# shellcheck disable=SC2012 # names are ours: no odd characters
+	ls -dt "$ML_BUILD_DIR"/guest-out/*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]-* 2>/dev/null |
+		tail -n +"${ML_GUEST_KEEP:-30}" | xargs -r rm -rf --
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd -P)
+rm -f "$out/cmd" "$out/exit-code" "$out/guest-ready" "$out/console.log" \
+	"$out/output.log" "$out/dmesg.txt" "$out/kmemleak.txt" "$out/timing"
+# These travel on the kernel command line and in -virtfs options.
+for p in "$ML_REPO_ROOT" "$out" "$ML_HARNESS_DIR"; do
+	[[ $p =~ ^/[A-Za-z0-9._/+@-]*$ ]] || ml_die "path '$p' has characters the guest command line cannot carry"
+done
+
+{
+	echo '#!/bin/bash'
+	echo '# Written by run-in-guest.sh; run by guest-init.sh inside the guest.'
+	while IFS='=' read -r name _; do
+		case $name in
+		ML_KREL | ML_KO | ML_OUT | ML_REPO | ML_HARNESS_DIR | ML_REPO_ROOT | ML_BUILD_DIR) ;;
+		ML_* | CK_*) printf 'export %s=%q\n' "$name" "${!name}" ;;
+		esac
+	done < <(env | grep -E '^(ML|CK)_[A-Za-z0-9_]*=' || true)
+	printf 'cd %q || exit 125\n' "$ML_REPO_ROOT"
+	printf 'exec'
+	printf ' %q' "$@"
+	printf '\n'
+} >"$out/cmd"
+
+append="console=ttyS0,115200 panic=-1 mlinit=$ML_HARNESS_DIR/guest-init.sh"
+append="$append mlrepo=$ML_REPO_ROOT mlout=$out mltimeout=$tmo"
+append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 ${ML_GUEST_APPEND:-}"
+
+ml_note "booting $krel (timeout ${tmo}s, out $out)"
+t0=$(date +%s.%N)
+# qemu runs in the background so that an interrupt of this script (which
+# `timeout`, in its own process group, would not see) stops it too.
+fifo_dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-guest.XXXXXX")
+mkfifo "$fifo_dir/stdout"
+tee "$out/output.log" <"$fifo_dir/stdout" &
+tee_pid=$!
+timeout --kill-after=10 "$tmo" "$qemu" \
+	-accel tcg -cpu max -smp "${ML_GUEST_SMP:-2}" -m "${ML_GUEST_MEM:-2048}" \
+	-nodefaults -display none -no-reboot -monitor none \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$out,mount_tag=mlout,security_model=none,multidevs=remap" \
+	-serial "file:$out/console.log" -serial stdio \
+	</dev/null >"$fifo_dir/stdout" &
+qemu_pid=$!
+interrupted=''
+trap 'interrupted=1; kill -TERM "$qemu_pid" 2>/dev/null || true' INT TERM HUP
+qrc=0
+while :; do
+	wait "$qemu_pid" && qrc=0 || qrc=$?
+	kill -0 "$qemu_pid" 2>/dev/null || break
+done
+wait "$tee_pid" || true
+trap - INT TERM HUP
+rm -rf "$fifo_dir"
+if [ -n "$interrupted" ]; then
+	ml_note "$krel: interrupted; guest stopped (logs in $out)"
+	exit 130
+fi
+t1=$(date +%s.%N)
+
+boot_s=- run_s=-
+if [ -e "$out/guest-ready" ]; then
+	ready=$(stat -c %.3Y "$out/guest-ready")
+	boot_s=$(awk -v a="$t0" -v b="$ready" 'BEGIN { printf "%.1f", b - a }')
+	if [ -e "$out/exit-code" ]; then
+		done_t=$(stat -c %.3Y "$out/exit-code")
+	else
+		done_t=$t1
+	fi
+	run_s=$(awk -v a="$ready" -v b="$done_t" 'BEGIN { printf "%.1f", b - a }')
+fi
+total_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+printf 'krel=%s\nboot_s=%s\nrun_s=%s\ntotal_s=%s\n' "$krel" "$boot_s" "$run_s" "$total_s" >"$out/timing"
+
+# console_tail [after-ready]: the end of the serial console, or with
+# "after-ready" only what the kernel said while the command ran.
+console_tail() {
+	local n=40 what=
+	[ "$splat" -eq 0 ] || n=12
+	if [ "${1:-}" = after-ready ]; then
+		what=$(tr -d '\r' <"$out/console.log" 2>/dev/null |
+			sed -n '/^ML-GUEST-READY:/,$p' | sed '1d;/^ML-GUEST-EXIT:/,$d' | tail -n "$n")
+		[ -n "$what" ] || return 0
+		echo "---- guest kernel messages while the command ran (last $n) ----" >&2
+	else
+		what=$(tail -n "$n" "$out/console.log" 2>/dev/null | tr -d '\r')
+		echo "---- last $n lines of $out/console.log ----" >&2
+	fi
+	printf '%s\n' "$what" >&2
+	echo "---- end of console ----" >&2
+}
+
+rc=
+why=
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	why="TIMEOUT: guest killed after ${tmo}s (--timeout / ML_GUEST_TIMEOUT)"
+elif [ -s "$out/exit-code" ]; then
+	rc=$(cat "$out/exit-code")
+	case $rc in '' | *[!0-9]*) why="bad exit-code file"; rc= ;; esac
+elif grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
+	why="guest kernel panicked"
+elif grep -q 'ML-INITRAMFS-FAIL\|ML-GUEST-FAIL' "$out/console.log" 2>/dev/null; then
+	why="guest boot failed: $(grep -a -o 'ML-[A-Z]*-FAIL: .*' "$out/console.log" | head -n 1 | tr -d '\r')"
+elif [ ! -e "$out/guest-ready" ]; then
+	why="guest did not boot (qemu exit status $qrc)"
+else
+	why="guest stopped before the command finished (qemu exit status $qrc)"
+fi
+
+splat=0
+if [ "${ML_SPLAT_CHECK:-1}" != 0 ]; then
+	if ! "$ML_HARNESS_DIR/check-splat.sh" "$out/dmesg.txt" "$out/kmemleak.txt" \
+		"$out/console.log" >"$out/splat.txt" 2>&1; then
+		splat=1
+		echo "megalink-harness: KERNEL SPLAT in the guest kernel log ($krel):" >&2
+		cat "$out/splat.txt" >&2
+	fi
+fi
+
+if [ -n "$why" ]; then
+	ml_note "$krel: $why"
+	console_tail
+	ml_note "$krel: boot ${boot_s}s, run ${run_s}s, total ${total_s}s; logs in $out"
+	exit 125
+fi
+if [ "$splat" -eq 1 ] && [ "$rc" -eq 0 ]; then
+	rc=120
+fi
+if [ "$rc" -ne 0 ] && [ "$splat" -eq 0 ]; then
+	console_tail after-ready
+fi
+ml_note "$krel: exit $rc$([ "$splat" -eq 1 ] && echo ' (kernel splat)'), boot ${boot_s}s, run ${run_s}s, total ${total_s}s; logs in $out"
+exit "$rc"
