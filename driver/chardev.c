@@ -18,13 +18,17 @@
 #include <linux/compat.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "chardev.h"
 #include "compat.h"
+#include "cq.h"
+#include "ctx.h"
 #include "device.h"
 #include "port.h"
+#include "verbs.h"
 #include "wire.h"
 
 static dev_t ml_devt;
@@ -54,8 +58,9 @@ static void ml_fill_port_attr(const struct ml_port *port,
 	a->num_neigh = READ_ONCE(port->num_neigh);
 }
 
-static int ml_ioctl_query_device(struct ml_dev *dev, void *arg)
+static int ml_ioctl_query_device(struct ml_ctx *ctx, void *arg)
 {
+	struct ml_dev *dev = ctx->dev;
 	struct ml_query_device *q = arg;
 	struct ml_port_attr attrs[ML_MAX_PORTS];
 	u32 entries = q->port_entries, esz = q->port_entry_size;
@@ -107,13 +112,22 @@ static int ml_ioctl_query_device(struct ml_dev *dev, void *arg)
 
 union ml_ioctl_buf {
 	struct ml_query_device query_device;
+	struct ml_query_limits query_limits;
+	struct ml_alloc_pd alloc_pd;
+	struct ml_destroy destroy;
+	struct ml_reg_mr reg_mr;
+	struct ml_create_cq create_cq;
+	struct ml_create_qp create_qp;
+	struct ml_connect_qp connect_qp;
+	struct ml_query_qp query_qp;
+	struct ml_notify notify;
 };
 
 struct ml_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int cmd;
-	int (*fn)(struct ml_dev *dev, void *arg);
+	int (*fn)(struct ml_ctx *ctx, void *arg);
 };
 
 #define ML_IOCTL_OP(_cmd, _fn, _struct, _last)				\
@@ -127,11 +141,29 @@ struct ml_ioctl_op {
 static const struct ml_ioctl_op ml_ioctl_ops[] = {
 	ML_IOCTL_OP(ML_IOCTL_QUERY_DEVICE, ml_ioctl_query_device,
 		    struct ml_query_device, dead_ms),
+	ML_IOCTL_OP(ML_IOCTL_QUERY_LIMITS, ml_ioctl_query_limits,
+		    struct ml_query_limits, max_mr_size),
+	ML_IOCTL_OP(ML_IOCTL_ALLOC_PD, ml_ioctl_alloc_pd,
+		    struct ml_alloc_pd, reserved),
+	ML_IOCTL_OP(ML_IOCTL_DESTROY, ml_ioctl_destroy,
+		    struct ml_destroy, handle),
+	ML_IOCTL_OP(ML_IOCTL_REG_MR, ml_ioctl_reg_mr,
+		    struct ml_reg_mr, reserved),
+	ML_IOCTL_OP(ML_IOCTL_CREATE_CQ, ml_ioctl_create_cq,
+		    struct ml_create_cq, out_mmap_size),
+	ML_IOCTL_OP(ML_IOCTL_CREATE_QP, ml_ioctl_create_qp,
+		    struct ml_create_qp, out_rq_size),
+	ML_IOCTL_OP(ML_IOCTL_CONNECT_QP, ml_ioctl_connect_qp,
+		    struct ml_connect_qp, rnr_timer_ms),
+	ML_IOCTL_OP(ML_IOCTL_QUERY_QP, ml_ioctl_query_qp,
+		    struct ml_query_qp, status),
+	ML_IOCTL_OP(ML_IOCTL_NOTIFY, ml_ioctl_notify,
+		    struct ml_notify, reserved),
 };
 
 static long ml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct ml_dev *dev = file->private_data;
+	struct ml_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	const struct ml_ioctl_op *op;
 	union ml_ioctl_buf buf;
@@ -145,7 +177,7 @@ static long ml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	op = &ml_ioctl_ops[nr - ML_IOCTL_BASE];
 	if (op->cmd != cmd)
 		return -ENOTTY;
-	if (READ_ONCE(dev->dead))
+	if (READ_ONCE(ctx->dev->dead))
 		return -ENODEV;
 
 	if (get_user(usize, (u32 __user *)uarg))
@@ -156,7 +188,7 @@ static long ml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (err)
 		return err;
 
-	err = op->fn(dev, &buf);
+	err = op->fn(ctx, &buf);
 	if (err)
 		return err;
 	/* A longer user struct had a zero tail; it stays zero. */
@@ -168,17 +200,50 @@ static long ml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int ml_open(struct inode *inode, struct file *file)
 {
 	struct ml_dev *dev = ml_dev_get_by_minor(iminor(inode));
+	struct ml_ctx *ctx;
 
 	if (!dev)
 		return -ENODEV;
-	file->private_data = dev;
+	ctx = ml_ctx_create(dev);
+	if (!ctx) {
+		ml_dev_put(dev);
+		return -ENOMEM;
+	}
+	file->private_data = ctx;
 	return nonseekable_open(inode, file);
 }
 
 static int ml_release(struct inode *inode, struct file *file)
 {
-	ml_dev_put(file->private_data);
+	struct ml_ctx *ctx = file->private_data;
+	struct ml_dev *dev = ctx->dev;
+
+	ml_ctx_destroy(ctx);
+	ml_dev_put(dev);
 	return 0;
+}
+
+static int ml_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ml_ctx *ctx = file->private_data;
+
+	if (READ_ONCE(ctx->dev->dead))
+		return -ENODEV;
+	return ml_ctx_mmap(ctx, vma);
+}
+
+/* Readable while any CQ of the file holds completions. */
+static __poll_t ml_poll(struct file *file, poll_table *wait)
+{
+	struct ml_ctx *ctx = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ctx->poll_wq, wait);
+	if (ml_ctx_cqs_ready(ctx))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(ctx->dev->dead))
+		mask |= EPOLLHUP | EPOLLERR;
+	return mask;
 }
 
 static const struct file_operations ml_fops = {
@@ -187,6 +252,8 @@ static const struct file_operations ml_fops = {
 	.release = ml_release,
 	.unlocked_ioctl = ml_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ml_mmap,
+	.poll = ml_poll,
 };
 
 int ml_chardev_add(struct ml_dev *dev)

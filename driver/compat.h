@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/device/class.h>
+#include <linux/mm.h>
 #include <net/genetlink.h>
 
 /* 6.2 made the devtmpfs devnode callback take a const device. */
@@ -33,6 +34,13 @@ static inline struct nlattr **ml_dump_attrs(struct netlink_callback *cb)
 	return genl_dumpit_info(cb)->attrs;
 #endif
 }
+
+/* 6.3 made vma->vm_flags read-only outside of helpers. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define ml_vm_flags_set(vma, flags) vm_flags_set(vma, flags)
+#else
+#define ml_vm_flags_set(vma, flags) ((vma)->vm_flags |= (flags))
+#endif
 
 /*
  * 6.3 added formatted extack messages.  Older kernels get the plain

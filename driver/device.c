@@ -20,6 +20,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "qp.h"
 
 DEFINE_XARRAY_ALLOC(ml_devs);
 
@@ -92,7 +93,8 @@ u32 ml_dev_node_id_from_mac(const u8 *mac)
 
 u64 ml_dev_caps(const struct ml_dev *dev)
 {
-	return ML_DEV_CAP_MULTI_PORT | ML_DEV_CAP_QUERY_PORTS;
+	return ML_DEV_CAP_MULTI_PORT | ML_DEV_CAP_QUERY_PORTS |
+	       ML_DEV_CAP_DATA_PLANE;
 }
 
 /**
@@ -124,6 +126,8 @@ struct ml_dev *ml_dev_create(struct net *net, u32 node_id, u32 hello_ms,
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&dev->ref);
+	xa_init_flags(&dev->mrs, XA_FLAGS_ALLOC1);
+	xa_init_flags(&dev->qps, XA_FLAGS_ALLOC1);
 	write_pnet(&dev->net, net);
 	dev->node_id = node_id;
 	dev->hello_ms = hello_ms;
@@ -170,6 +174,7 @@ void ml_dev_destroy(struct ml_dev *dev)
 		if (port)
 			ml_port_unbind(port);
 	}
+	ml_qp_dev_gone(dev);
 	xa_erase(&ml_devs, dev->index);
 	ml_chardev_del(dev);
 	ml_nl_notify_dev(dev, ML_CMD_DEV_DEL_NTF);

@@ -31,6 +31,10 @@ struct netlink_ext_ack;
  * @dead: set under RTNL when the device is unregistered; open files then
  *	get -ENODEV
  * @class_dev: the char device node's struct device
+ * @mrs: memory regions by key index (mr.c)
+ * @mr_next: cursor of the cyclic key allocation
+ * @qps: queue pairs by QP number (qp.c)
+ * @qp_next: cursor of the cyclic QP number allocation
  */
 struct ml_dev {
 	struct kref ref;
@@ -45,6 +49,10 @@ struct ml_dev {
 	unsigned int num_ports;
 	bool dead;
 	struct device *class_dev;
+	struct xarray mrs;
+	u32 mr_next;
+	struct xarray qps;
+	u32 qp_next;
 };
 
 /*

@@ -14,6 +14,8 @@
 
 #include "chardev.h"
 #include "device.h"
+#include "mr.h"
+#include "qp.h"
 #include "netlink.h"
 #include "port.h"
 #include "wire.h"
@@ -108,9 +110,15 @@ static int __init ml_init(void)
 	err = ml_check_params();
 	if (err)
 		return err;
-	err = ml_chardev_init();
+	err = ml_mr_init();
 	if (err)
 		return err;
+	err = ml_qp_init();
+	if (err)
+		goto err_mr;
+	err = ml_chardev_init();
+	if (err)
+		goto err_qp;
 	err = ml_port_notifier_init();
 	if (err)
 		goto err_chardev;
@@ -126,6 +134,10 @@ err_notifier:
 	ml_port_notifier_exit();
 err_chardev:
 	ml_chardev_exit();
+err_qp:
+	ml_qp_exit();
+err_mr:
+	ml_mr_exit();
 	return err;
 }
 
@@ -136,7 +148,9 @@ static void __exit ml_exit(void)
 	ml_genl_exit();
 	ml_port_notifier_exit();
 	ml_chardev_exit();
-	/* Devices are freed by kfree_rcu(). */
+	ml_qp_exit();
+	ml_mr_exit();
+	/* Devices, QPs and MRs are freed by kfree_rcu(). */
 	rcu_barrier();
 	pr_info("unloaded\n");
 }

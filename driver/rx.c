@@ -14,6 +14,7 @@
 #include "device.h"
 #include "discovery.h"
 #include "port.h"
+#include "qp.h"
 #include "wire.h"
 
 static int ml_rx_check(struct ml_port *port, struct sk_buff *skb)
@@ -42,6 +43,9 @@ static int ml_rx_check(struct ml_port *port, struct sk_buff *skb)
 	switch (hdr->type) {
 	case ML_WIRE_HELLO:
 		return ml_disc_rx_hello(port, skb);
+	case ML_WIRE_DATA:
+	case ML_WIRE_ACK:
+		return ml_qp_rx(port, skb);
 	default:
 		return ML_STAT_DROP_TYPE;
 	}

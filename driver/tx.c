@@ -30,7 +30,7 @@ static struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len)
 }
 
 /* Add the Ethernet header and queue the frame; counts the outcome. */
-static void ml_tx_frame(struct ml_port *port, struct sk_buff *skb,
+void ml_tx_frame(struct ml_port *port, struct sk_buff *skb,
 			const u8 *dst_mac)
 {
 	unsigned int len = skb->len;

@@ -122,6 +122,18 @@ enum ml_stat {
 	ML_STAT_DROP_NEIGH_FULL,	/* neighbour table full */
 	ML_STAT_DROP_NOMEM,
 	ML_STAT_RX_NOT_MINE,	/* valid, addressed to another node: ignored */
+	/* reliable transport */
+	ML_STAT_RX_DATA,	/* data frames that passed the CRC */
+	ML_STAT_TX_ACK,
+	ML_STAT_RX_ACK,
+	ML_STAT_TX_NAK,		/* NAKs sent: sequence, RNR, access, invalid */
+	ML_STAT_RX_NAK,
+	ML_STAT_RETRANSMITS,	/* packets sent again */
+	ML_STAT_TIMEOUTS,	/* retransmission timer expiries */
+	ML_STAT_RNR_NAKS,	/* receiver-not-ready NAKs sent */
+	ML_STAT_DROP_CRC,	/* CRC32C mismatch: corrupted on the way */
+	ML_STAT_DROP_NO_QP,	/* no such QP, or not connected to the sender */
+	ML_STAT_DROP_SEQ,	/* out of sequence or duplicate */
 
 	__ML_STAT_MAX,
 	ML_STAT_MAX = __ML_STAT_MAX - 1
@@ -159,6 +171,8 @@ enum ml_link_reason {
 
 enum ml_wire_type {
 	ML_WIRE_HELLO = 1,
+	ML_WIRE_DATA = 2,
+	ML_WIRE_ACK = 3,
 };
 
 struct ml_wire_hdr {
@@ -180,6 +194,60 @@ struct ml_wire_hello {
 	char dev_name[ML_DEV_NAME_LEN];	/* NUL-terminated */
 };
 
+/*
+ * Reliable-connection transport frames (ML_WIRE_DATA, ML_WIRE_ACK): a
+ * megalink header addressed to the peer node, then the transport header.
+ * @crc is the CRC32C (Castagnoli, as crc32c() in the kernel: seed ~0, no
+ * final inversion) of the megalink and transport headers, with @crc set
+ * to 0, followed by the payload.
+ */
+enum ml_wire_op {
+	ML_OP_SEND = 1,
+	ML_OP_WRITE = 2,
+	ML_OP_READ_REQ = 3,
+	ML_OP_READ_RESP = 4,
+};
+
+#define ML_PKT_F_FIRST		(1U << 0)	/* first packet of a message */
+#define ML_PKT_F_LAST		(1U << 1)	/* last packet of a message */
+#define ML_PKT_F_IMM		(1U << 2)	/* imm is valid (LAST only) */
+#define ML_PKT_F_ACKREQ		(1U << 3)	/* acknowledge at once */
+
+struct ml_wire_data {
+	struct ml_wire_hdr hdr;		/* type ML_WIRE_DATA */
+	__be32 dst_qpn;
+	__be32 src_qpn;
+	__be32 psn;			/* 24 bits used */
+	__u8 op;			/* enum ml_wire_op */
+	__u8 flags;			/* ML_PKT_F_* */
+	__be16 reserved;
+	__be32 imm;
+	__be64 raddr;			/* WRITE, READ_REQ: target address */
+	__be32 rkey;			/* WRITE, READ_REQ */
+	__be32 msg_len;			/* whole message length (FIRST, READ_REQ) */
+	__be32 crc;
+	__be32 reserved2;
+	/* payload follows */
+};
+
+enum ml_ack_syndrome {
+	ML_ACK_OK = 0,
+	ML_NAK_SEQ = 1,		/* psn is the one expected */
+	ML_NAK_RNR = 2,		/* no receive posted; retry psn later */
+	ML_NAK_ACCESS = 3,	/* remote access error at psn */
+	ML_NAK_INVALID = 4,	/* invalid request at psn */
+};
+
+struct ml_wire_ack {
+	struct ml_wire_hdr hdr;		/* type ML_WIRE_ACK */
+	__be32 dst_qpn;
+	__be32 src_qpn;
+	__be32 psn;		/* ACK: all up to and including psn received */
+	__u8 syndrome;		/* enum ml_ack_syndrome */
+	__u8 reserved[3];
+	__be32 crc;
+};
+
 /* ------------------------------------------------------------------ */
 /* Character device: /dev/megalink/mlN                                  */
 /* ------------------------------------------------------------------ */
@@ -197,6 +265,15 @@ struct ml_wire_hello {
 
 enum {
 	ML_IOCTL_CMD_QUERY_DEVICE = ML_IOCTL_BASE,
+	ML_IOCTL_CMD_QUERY_LIMITS,
+	ML_IOCTL_CMD_ALLOC_PD,
+	ML_IOCTL_CMD_DESTROY,
+	ML_IOCTL_CMD_REG_MR,
+	ML_IOCTL_CMD_CREATE_CQ,
+	ML_IOCTL_CMD_CREATE_QP,
+	ML_IOCTL_CMD_CONNECT_QP,
+	ML_IOCTL_CMD_QUERY_QP,
+	ML_IOCTL_CMD_NOTIFY,
 };
 
 /* One port, as returned by ML_IOCTL_QUERY_DEVICE. */
@@ -249,5 +326,250 @@ struct ml_query_device {
 };
 
 #define ML_IOCTL_QUERY_DEVICE	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_QUERY_DEVICE)
+/* ------------------------------------------------------------------ */
+/* Data plane: objects, rings and work requests (ABI 1, caps below)     */
+/* ------------------------------------------------------------------ */
+
+#define ML_DEV_CAP_DATA_PLANE	(1ULL << 2)	/* PD, MR, CQ, RC QP ioctls */
+
+/* Object types of ML_IOCTL_DESTROY. */
+enum ml_obj_type {
+	ML_OBJ_PD = 1,
+	ML_OBJ_MR = 2,
+	ML_OBJ_CQ = 3,
+	ML_OBJ_QP = 4,
+};
+
+/* MR access flags. Local read is always allowed. */
+#define ML_ACCESS_LOCAL_WRITE	(1U << 0)
+#define ML_ACCESS_REMOTE_WRITE	(1U << 1)
+#define ML_ACCESS_REMOTE_READ	(1U << 2)
+#define ML_ACCESS_ALL		(ML_ACCESS_LOCAL_WRITE | ML_ACCESS_REMOTE_WRITE | \
+				 ML_ACCESS_REMOTE_READ)
+
+/* Limits reported by ML_IOCTL_QUERY_LIMITS and enforced. */
+struct ml_query_limits {
+	__u32 size;
+	__u32 flags;
+	__u32 max_pd;		/* per open file */
+	__u32 max_mr;
+	__u32 max_cq;
+	__u32 max_qp;
+	__u32 max_cqe;		/* ring depth */
+	__u32 max_sq_wr;
+	__u32 max_rq_wr;
+	__u32 max_sge;
+	__u32 max_inline;
+	__u32 max_qp_dev;	/* per device, all files */
+	__aligned_u64 max_msg_size;
+	__aligned_u64 max_mr_size;
+};
+
+struct ml_alloc_pd {
+	__u32 size;
+	__u32 flags;
+	__u32 out_pd;
+	__u32 reserved;
+};
+
+struct ml_destroy {
+	__u32 size;
+	__u32 flags;
+	__u32 type;		/* enum ml_obj_type */
+	__u32 handle;
+};
+
+struct ml_reg_mr {
+	__u32 size;
+	__u32 flags;
+	__u32 pd;
+	__u32 access;		/* ML_ACCESS_* */
+	__aligned_u64 addr;	/* user virtual address, any alignment */
+	__aligned_u64 length;	/* bytes, > 0 */
+	__u32 out_handle;
+	__u32 out_lkey;
+	__u32 out_rkey;
+	__u32 reserved;
+};
+
+/* Every ring starts with this header page: indices in own cache lines. */
+struct ml_ring_hdr {
+	__u32 producer;
+	__u32 pad0[15];
+	__u32 consumer;
+	__u32 pad1[15];
+	__u32 mask;		/* entries - 1 */
+	__u32 entry_size;
+	__u32 armed;		/* CQ: user writes 1 to ask for a wakeup */
+	__u32 flags;		/* kernel: ML_RING_F_* */
+	__u32 pad2[12];
+};
+#define ML_RING_F_ERROR		(1U << 0)	/* QP in error: no more work */
+
+struct ml_create_cq {
+	__u32 size;
+	__u32 flags;
+	__u32 entries;		/* in: at least; out: actual (power of two) */
+	__u32 out_handle;
+	__aligned_u64 out_mmap_offset;
+	__aligned_u64 out_mmap_size;
+};
+
+struct ml_create_qp {
+	__u32 size;
+	__u32 flags;
+	__u32 pd;
+	__u32 send_cq;
+	__u32 recv_cq;
+	__u32 sq_entries;	/* in: at least; out: actual */
+	__u32 rq_entries;
+	__u32 max_send_sge;	/* in, <= max_sge */
+	__u32 max_recv_sge;
+	__u32 max_inline;	/* in, <= max_inline */
+	__u32 out_handle;
+	__u32 out_qpn;		/* device-wide QP number, for the peer */
+	__aligned_u64 out_sq_offset;
+	__aligned_u64 out_sq_size;
+	__aligned_u64 out_rq_offset;
+	__aligned_u64 out_rq_size;
+};
+
+enum ml_qp_state {
+	ML_QPS_RESET = 0,
+	ML_QPS_INIT = 1,
+	ML_QPS_RTR = 2,
+	ML_QPS_RTS = 3,
+	ML_QPS_ERROR = 4,
+};
+
+struct ml_connect_qp {
+	__u32 size;
+	__u32 flags;
+	__u32 qp;
+	__u32 remote_node;
+	__u32 remote_qpn;
+	__u32 timeout_ms;	/* 0: default; first retransmission timeout */
+	__u8 retry_cnt;		/* 0: default (7); 1..15 */
+	__u8 rnr_retry;		/* 0: default (7); 1..15 */
+	__u16 reserved0;
+	__u32 rnr_timer_ms;	/* 0: default */
+};
+
+struct ml_query_qp {
+	__u32 size;
+	__u32 flags;
+	__u32 qp;
+	__u32 state;		/* enum ml_qp_state */
+	__u32 qpn;
+	__u32 remote_node;
+	__u32 remote_qpn;
+	__u32 snd_psn;		/* next PSN to send */
+	__u32 snd_una;		/* oldest unacknowledged PSN */
+	__u32 rcv_psn;		/* next expected PSN */
+	__aligned_u64 retransmits;
+	__aligned_u64 timeouts;
+	__u32 outstanding;	/* send WRs posted, not completed */
+	__u32 status;		/* enum ml_wc_status that moved it to error */
+};
+
+/* Doorbell: new send work in the SQ ring of @qp. */
+struct ml_notify {
+	__u32 size;
+	__u32 flags;
+	__u32 qp;
+	__u32 reserved;
+};
+
+/* Work requests. */
+enum ml_wr_opcode {
+	ML_WR_SEND = 1,
+	ML_WR_SEND_IMM = 2,
+	ML_WR_WRITE = 3,
+	ML_WR_WRITE_IMM = 4,
+	ML_WR_READ = 5,
+};
+
+#define ML_WR_F_SIGNALED	(1U << 0)	/* completion even on success */
+#define ML_WR_F_INLINE		(1U << 1)	/* data in inline_data */
+
+#define ML_MAX_SGE		4
+#define ML_MAX_INLINE		64
+
+struct ml_sge {
+	__aligned_u64 addr;
+	__u32 length;
+	__u32 lkey;
+};
+
+/* SQ entry: 128 bytes. */
+struct ml_send_wqe {
+	__aligned_u64 wr_id;
+	__u8 opcode;		/* enum ml_wr_opcode */
+	__u8 num_sge;
+	__u16 flags;		/* ML_WR_F_* */
+	__u32 imm;		/* host order; big-endian on the wire */
+	__aligned_u64 remote_addr;
+	__u32 rkey;
+	__u32 inline_len;
+	union {
+		struct ml_sge sge[ML_MAX_SGE];
+		__u8 inline_data[ML_MAX_INLINE];
+	};
+	__u8 reserved[32];
+};
+
+/* RQ entry: 80 bytes. */
+struct ml_recv_wqe {
+	__aligned_u64 wr_id;
+	__u32 num_sge;
+	__u32 reserved;
+	struct ml_sge sge[ML_MAX_SGE];
+};
+
+enum ml_wc_status {
+	ML_WC_SUCCESS = 0,
+	ML_WC_LOC_LEN_ERR = 1,		/* receive buffer too small */
+	ML_WC_LOC_PROT_ERR = 2,		/* bad lkey / local access */
+	ML_WC_WR_FLUSH_ERR = 3,		/* flushed: QP in error */
+	ML_WC_REM_ACCESS_ERR = 4,	/* peer refused rkey/range/access */
+	ML_WC_REM_INV_REQ_ERR = 5,
+	ML_WC_RETRY_EXC_ERR = 6,	/* peer silent past the retry budget */
+	ML_WC_RNR_RETRY_EXC_ERR = 7,	/* peer had no receive posted */
+	ML_WC_BAD_WR = 8,		/* malformed work request */
+	ML_WC_REM_OP_ERR = 9,
+};
+
+enum ml_wc_opcode {
+	ML_WC_SEND = 1,
+	ML_WC_WRITE = 2,
+	ML_WC_READ = 3,
+	ML_WC_RECV = 4,
+	ML_WC_RECV_IMM = 5,	/* SEND with immediate, or WRITE with imm */
+};
+
+#define ML_WC_F_IMM		(1U << 0)
+
+/* CQ entry: 32 bytes. */
+struct ml_cqe {
+	__aligned_u64 wr_id;
+	__u8 status;		/* enum ml_wc_status */
+	__u8 opcode;		/* enum ml_wc_opcode */
+	__u16 flags;		/* ML_WC_F_* */
+	__u32 byte_len;
+	__u32 imm;
+	__u32 qpn;		/* local QP number */
+	__u32 src_qpn;
+	__u32 reserved;
+};
+
+#define ML_IOCTL_QUERY_LIMITS	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_QUERY_LIMITS)
+#define ML_IOCTL_ALLOC_PD	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_ALLOC_PD)
+#define ML_IOCTL_DESTROY	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_DESTROY)
+#define ML_IOCTL_REG_MR		_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_REG_MR)
+#define ML_IOCTL_CREATE_CQ	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_CREATE_CQ)
+#define ML_IOCTL_CREATE_QP	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_CREATE_QP)
+#define ML_IOCTL_CONNECT_QP	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_CONNECT_QP)
+#define ML_IOCTL_QUERY_QP	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_QUERY_QP)
+#define ML_IOCTL_NOTIFY		_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_NOTIFY)
 
 #endif /* _UAPI_LINUX_MEGALINK_H */

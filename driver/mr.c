@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Protection domains and memory regions.
+ *
+ * An MR pins its user pages with pin_user_pages_fast(FOLL_LONGTERM) and
+ * charges them to the process's pinned_vm against RLIMIT_MEMLOCK (unless
+ * CAP_IPC_LOCK).  Its key is both lkey and rkey; the device's key table
+ * (dev->mrs, an xarray) finds it from the wire under RCU, and every access
+ * is checked against the MR's range and access flags to the byte.
+ *
+ * Locking: dev->mrs is changed under its own xa_lock by ml_mr_reg() and
+ * ml_mr_dereg() (which run under ctx->lock); lookups are RCU plus
+ * kref_get_unless_zero().  The MR's memory is freed an RCU grace period
+ * after the pages are unpinned.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "device.h"
+#include "mr.h"
+
+#define ML_KEY_TAG_BITS 8
+
+static struct workqueue_struct *ml_mr_wq;
+
+static void ml_mr_free_work(struct work_struct *work)
+{
+	struct ml_mr *mr = container_of(work, struct ml_mr, free_work);
+
+	unpin_user_pages_dirty_lock(mr->pages, mr->npages,
+				    mr->access & (ML_ACCESS_LOCAL_WRITE |
+						  ML_ACCESS_REMOTE_WRITE));
+	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+	mmdrop(mr->mm);
+	kvfree(mr->pages);
+	kfree_rcu(mr, rcu);
+}
+
+static void ml_mr_release(struct kref *ref)
+{
+	struct ml_mr *mr = container_of(ref, struct ml_mr, ref);
+
+	INIT_WORK(&mr->free_work, ml_mr_free_work);
+	queue_work(ml_mr_wq, &mr->free_work);
+}
+
+void ml_mr_put(struct ml_mr *mr)
+{
+	kref_put(&mr->ref, ml_mr_release);
+}
+
+/* A counted reference to the MR with @key, or NULL.  Any context. */
+struct ml_mr *ml_mr_get(struct ml_dev *dev, u32 key)
+{
+	struct ml_mr *mr;
+
+	rcu_read_lock();
+	mr = xa_load(&dev->mrs, key >> ML_KEY_TAG_BITS);
+	if (mr && (READ_ONCE(mr->key) != key ||
+		   !kref_get_unless_zero(&mr->ref)))
+		mr = NULL;
+	rcu_read_unlock();
+	return mr;
+}
+
+/* [addr, addr + len) lies inside the MR; no overflow possible. */
+bool ml_mr_range_ok(const struct ml_mr *mr, u64 addr, u64 len)
+{
+	return addr >= mr->addr && len <= mr->length &&
+	       addr - mr->addr <= mr->length - len;
+}
+
+static int ml_mr_pin(struct ml_mr *mr)
+{
+	unsigned long done = 0, lim;
+	unsigned int gup = FOLL_LONGTERM;
+	int n;
+
+	lim = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	if (atomic64_add_return(mr->npages, &mr->mm->pinned_vm) > lim &&
+	    !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+		return -ENOMEM;
+	}
+	if (mr->access & (ML_ACCESS_LOCAL_WRITE | ML_ACCESS_REMOTE_WRITE))
+		gup |= FOLL_WRITE;
+	while (done < mr->npages) {
+		n = pin_user_pages_fast((mr->addr & PAGE_MASK) + done * PAGE_SIZE,
+					min_t(unsigned long, mr->npages - done,
+					      PAGE_SIZE / sizeof(struct page *)),
+					gup, mr->pages + done);
+		if (n <= 0) {
+			unpin_user_pages(mr->pages, done);
+			atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+			return n ? n : -EFAULT;
+		}
+		done += n;
+		if (fatal_signal_pending(current)) {
+			unpin_user_pages(mr->pages, done);
+			atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+			return -EINTR;
+		}
+	}
+	return 0;
+}
+
+/**
+ * ml_mr_reg() - pin and register user memory
+ * @ctx: the file
+ * @pd: its protection domain
+ * @addr: user address, any alignment
+ * @length: bytes, already checked non-zero and below ML_MAX_MR_SIZE
+ * @access: ML_ACCESS_* bits, already checked
+ * @out: the new MR, holding one reference for the file
+ *
+ * Return: 0, -ENOMEM (RLIMIT_MEMLOCK or memory), -EFAULT (bad range).
+ */
+int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
+	      u32 access, struct ml_mr **out)
+{
+	struct ml_dev *dev = ctx->dev;
+	struct ml_mr *mr;
+	u32 idx;
+	int err;
+
+	if (addr + length < addr || addr + length > TASK_SIZE)
+		return -EFAULT;
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	if (!mr)
+		return -ENOMEM;
+	mr->ctx = ctx;
+	mr->pd = pd;
+	mr->access = access;
+	mr->addr = addr;
+	mr->length = length;
+	mr->offset = addr & ~PAGE_MASK;
+	mr->npages = (PAGE_ALIGN(addr + length) - (addr & PAGE_MASK)) >>
+		     PAGE_SHIFT;
+	kref_init(&mr->ref);
+	mr->pages = kvcalloc(mr->npages, sizeof(*mr->pages), GFP_KERNEL);
+	if (!mr->pages) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	mr->mm = ctx->mm;
+	mmgrab(mr->mm);
+	err = ml_mr_pin(mr);
+	if (err)
+		goto err_mm;
+
+	err = xa_alloc_cyclic(&dev->mrs, &idx, mr,
+			      XA_LIMIT(1, (1U << (32 - ML_KEY_TAG_BITS)) - 1),
+			      &dev->mr_next, GFP_KERNEL);
+	if (err < 0)
+		goto err_unpin;
+	/* A random tag makes a stale key unlikely to find a new MR. */
+	WRITE_ONCE(mr->key, idx << ML_KEY_TAG_BITS |
+			    (get_random_u32() & ((1U << ML_KEY_TAG_BITS) - 1)));
+	atomic_inc(&pd->uobj.usecnt);
+	*out = mr;
+	return 0;
+
+err_unpin:
+	unpin_user_pages(mr->pages, mr->npages);
+	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+err_mm:
+	mmdrop(mr->mm);
+	kvfree(mr->pages);
+err_free:
+	kfree(mr);
+	return err;
+}
+
+/* Unregister: no new lookups find it; work in flight keeps its pages. */
+void ml_mr_dereg(struct ml_mr *mr)
+{
+	xa_erase(&mr->ctx->dev->mrs, mr->key >> ML_KEY_TAG_BITS);
+	atomic_dec(&mr->pd->uobj.usecnt);
+	ml_mr_put(mr);
+}
+
+/*
+ * The piece of [addr, addr + left) that lies in one page of the MR; the
+ * range has been checked with ml_mr_range_ok().
+ */
+static size_t ml_mr_chunk(const struct ml_mr *mr, u64 addr, size_t left,
+			  struct page **page, size_t *poff)
+{
+	u64 off = addr - mr->addr + mr->offset;
+
+	*page = mr->pages[off >> PAGE_SHIFT];
+	*poff = off & ~PAGE_MASK;
+	return min_t(size_t, left, PAGE_SIZE - *poff);
+}
+
+void ml_mr_copy_out(struct ml_mr *mr, u64 addr, void *dst, size_t len)
+{
+	size_t done, n, poff;
+	struct page *page;
+
+	for (done = 0; done < len; done += n) {
+		n = ml_mr_chunk(mr, addr + done, len - done, &page, &poff);
+		memcpy_from_page(dst + done, page, poff, n);
+	}
+}
+
+void ml_mr_copy_in(struct ml_mr *mr, u64 addr, const void *src, size_t len)
+{
+	size_t done, n, poff;
+	struct page *page;
+
+	for (done = 0; done < len; done += n) {
+		n = ml_mr_chunk(mr, addr + done, len - done, &page, &poff);
+		memcpy_to_page(page, poff, src + done, n);
+	}
+}
+
+int ml_mr_copy_in_skb(struct ml_mr *mr, u64 addr, const struct sk_buff *skb,
+		      int offset, size_t len)
+{
+	size_t done, n, poff;
+	struct page *page;
+	void *va;
+	int err;
+
+	for (done = 0; done < len; done += n) {
+		n = ml_mr_chunk(mr, addr + done, len - done, &page, &poff);
+		va = kmap_local_page(page);
+		err = skb_copy_bits(skb, offset + done, va + poff, n);
+		kunmap_local(va);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ml_mr_init(void)
+{
+	ml_mr_wq = alloc_workqueue("megalink_mr", WQ_UNBOUND, 0);
+	return ml_mr_wq ? 0 : -ENOMEM;
+}
+
+void ml_mr_exit(void)
+{
+	destroy_workqueue(ml_mr_wq);
+}

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Queue pair objects: creation, the state machine, connect, the send
+ * queue fetch, completions, and moving to error with every outstanding
+ * work request flushed.  The data path is in qp_tx.c and qp_rx.c.
+ *
+ * State machine: RESET -> INIT at creation; INIT -> RTS (through RTR) in
+ * one ML_IOCTL_CONNECT_QP; any state -> ERROR on a fatal completion, a
+ * retry budget exhausted, or the device going away.  ERROR is final.
+ *
+ * Locking: qp.h.  dev->qps (QP number -> QP) is an xarray changed under
+ * its own lock and read under RCU by the receive path; a QP's memory is
+ * freed an RCU grace period after it left the table.
+ */
+#include <linux/etherdevice.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "cq.h"
+#include "device.h"
+#include "discovery.h"
+#include "mr.h"
+#include "port.h"
+#include "qp.h"
+
+static struct workqueue_struct *ml_qp_wq;
+
+static u32 ml_roundup_pow2(u32 n)
+{
+	return n <= 1 ? 1 : roundup_pow_of_two(n);
+}
+
+int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
+		 struct ml_pd *pd, struct ml_cq *scq, struct ml_cq *rcq,
+		 struct ml_qp **out)
+{
+	struct ml_dev *dev = ctx->dev;
+	struct ml_qp *qp;
+	int err;
+
+	qp = kzalloc(sizeof(*qp), GFP_KERNEL);
+	if (!qp)
+		return -ENOMEM;
+	qp->ctx = ctx;
+	qp->dev = dev;
+	qp->pd = pd;
+	qp->scq = scq;
+	qp->rcq = rcq;
+	qp->sq_size = ml_roundup_pow2(attr->sq_entries);
+	qp->rq_size = ml_roundup_pow2(attr->rq_entries);
+	qp->max_send_sge = attr->max_send_sge;
+	qp->max_recv_sge = attr->max_recv_sge;
+	qp->max_inline = attr->max_inline;
+	spin_lock_init(&qp->lock);
+	INIT_WORK(&qp->tx_work, ml_qp_tx_work);
+	timer_setup(&qp->timer, ml_qp_timer, 0);
+	qp->state = ML_QPS_INIT;
+
+	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL);
+	if (!qp->swq) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = ml_ring_create(ctx, qp->sq_size, sizeof(struct ml_send_wqe),
+			     &qp->sq);
+	if (err)
+		goto err_swq;
+	err = ml_ring_create(ctx, qp->rq_size, sizeof(struct ml_recv_wqe),
+			     &qp->rq);
+	if (err)
+		goto err_sq;
+	err = xa_alloc_cyclic(&dev->qps, &qp->qpn, qp, XA_LIMIT(1, ML_QPN_MAX),
+			      &dev->qp_next, GFP_KERNEL);
+	if (err < 0)
+		goto err_rq;
+
+	atomic_inc(&pd->uobj.usecnt);
+	atomic_inc(&scq->uobj.usecnt);
+	atomic_inc(&rcq->uobj.usecnt);
+	attr->sq_entries = qp->sq_size;
+	attr->rq_entries = qp->rq_size;
+	*out = qp;
+	return 0;
+
+err_rq:
+	ml_ring_destroy(ctx, qp->rq);
+err_sq:
+	ml_ring_destroy(ctx, qp->sq);
+err_swq:
+	kvfree(qp->swq);
+err_free:
+	kfree(qp);
+	return err;
+}
+
+void ml_qp_put_swqe(struct ml_swqe *s)
+{
+	int i;
+
+	for (i = 0; i < ML_MAX_SGE; i++) {
+		if (s->mr[i])
+			ml_mr_put(s->mr[i]);
+		s->mr[i] = NULL;
+	}
+}
+
+static void ml_qp_put_recv(struct ml_qp *qp)
+{
+	int i;
+
+	for (i = 0; i < ML_MAX_SGE; i++) {
+		if (qp->rmr[i])
+			ml_mr_put(qp->rmr[i]);
+		qp->rmr[i] = NULL;
+	}
+	qp->recv_active = false;
+}
+
+static void ml_qp_put_rresp(struct ml_qp *qp)
+{
+	for (; qp->rresp_head != qp->rresp_tail; qp->rresp_head++)
+		ml_mr_put(qp->rresp[qp->rresp_head % ML_MAX_RD].mr);
+}
+
+static u8 ml_wc_opcode(const struct ml_swqe *s)
+{
+	switch (s->op) {
+	case ML_OP_WRITE:
+		return ML_WC_WRITE;
+	case ML_OP_READ_REQ:
+		return ML_WC_READ;
+	default:
+		return ML_WC_SEND;
+	}
+}
+
+/* Complete a send WR (qp->lock held) and drop its MR references. */
+void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status)
+{
+	struct ml_cqe cqe = {
+		.wr_id = s->wqe.wr_id,
+		.status = status,
+		.opcode = ml_wc_opcode(s),
+		.byte_len = s->len,
+		.qpn = qp->qpn,
+		.src_qpn = qp->remote_qpn,
+	};
+
+	if (status || (s->wqe.flags & ML_WR_F_SIGNALED))
+		ml_cq_post(qp->scq, &cqe);
+	ml_qp_put_swqe(s);
+}
+
+static void ml_qp_complete_recv_flush(struct ml_qp *qp, u64 wr_id)
+{
+	struct ml_cqe cqe = {
+		.wr_id = wr_id,
+		.status = ML_WC_WR_FLUSH_ERR,
+		.opcode = ML_WC_RECV,
+		.qpn = qp->qpn,
+	};
+
+	ml_cq_post(qp->rcq, &cqe);
+}
+
+/* Flush what user space posted and the kernel never took (lock held). */
+static void ml_qp_flush_rings(struct ml_qp *qp)
+{
+	struct ml_ring_hdr *hdr;
+	u32 prod, n;
+
+	hdr = qp->sq->hdr;
+	/* Acquire: entries user space published are visible. */
+	prod = smp_load_acquire(&hdr->producer);
+	for (n = 0; qp->sq_cons != prod && n <= qp->sq->mask; n++) {
+		struct ml_swqe s = {};
+
+		memcpy(&s.wqe, ml_ring_entry(qp->sq, qp->sq_cons),
+		       sizeof(s.wqe));
+		qp->sq_cons++;
+		s.wqe.flags = 0;
+		s.op = ML_OP_SEND;
+		ml_qp_complete_send(qp, &s, ML_WC_WR_FLUSH_ERR);
+	}
+	/* Release: the slots are user space's again. */
+	smp_store_release(&hdr->consumer, qp->sq_cons);
+
+	hdr = qp->rq->hdr;
+	/* Acquire: entries user space published are visible. */
+	prod = smp_load_acquire(&hdr->producer);
+	for (n = 0; qp->rq_cons != prod && n <= qp->rq->mask; n++) {
+		const struct ml_recv_wqe *r = ml_ring_entry(qp->rq,
+							    qp->rq_cons);
+
+		ml_qp_complete_recv_flush(qp, READ_ONCE(r->wr_id));
+		qp->rq_cons++;
+	}
+	/* Release: the slots are user space's again. */
+	smp_store_release(&hdr->consumer, qp->rq_cons);
+}
+
+/**
+ * ml_qp_error() - move to ERROR and flush every outstanding work request
+ * @qp: the QP, with qp->lock held
+ * @status: the status of the WR that failed (given by the caller
+ *	already), recorded for ML_IOCTL_QUERY_QP
+ */
+void ml_qp_error(struct ml_qp *qp, u8 status)
+{
+	struct ml_swqe *s;
+
+	lockdep_assert_held(&qp->lock);
+	if (qp->state == ML_QPS_ERROR)
+		return;
+	qp->state = ML_QPS_ERROR;
+	qp->status = status;
+	for (; qp->swq_head != qp->swq_tail; qp->swq_head++) {
+		s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
+		ml_qp_complete_send(qp, s, ML_WC_WR_FLUSH_ERR);
+	}
+	qp->swq_send = qp->swq_tail;
+	if (qp->recv_active) {
+		ml_qp_complete_recv_flush(qp, qp->rwqe.wr_id);
+		ml_qp_put_recv(qp);
+	}
+	ml_qp_put_rresp(qp);
+	WRITE_ONCE(qp->sq->hdr->flags, ML_RING_F_ERROR);
+	WRITE_ONCE(qp->rq->hdr->flags, ML_RING_F_ERROR);
+	ml_qp_flush_rings(qp);
+	timer_delete(&qp->timer);
+	pr_debug("%s: qp %u: error, status %u\n", qp->dev->name, qp->qpn,
+		 status);
+}
+
+void ml_qp_kick(struct ml_qp *qp)
+{
+	if (!READ_ONCE(qp->dying))
+		queue_work(ml_qp_wq, &qp->tx_work);
+}
+
+/* The doorbell: new send work, or flush what was posted in error. */
+void ml_qp_doorbell(struct ml_qp *qp)
+{
+	spin_lock_bh(&qp->lock);
+	if (qp->state == ML_QPS_ERROR)
+		ml_qp_flush_rings(qp);
+	spin_unlock_bh(&qp->lock);
+	ml_qp_kick(qp);
+}
+
+/* Where a connection goes: resolved from the neighbour table. */
+struct ml_path {
+	u32 port_index;
+	u8 dmac[ETH_ALEN];
+	u32 pmtu;
+};
+
+/* Find a live neighbour with node id @node on any port of @dev. */
+static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
+{
+	struct ml_neigh *n;
+	struct ml_port *port;
+	int i, err = -EHOSTUNREACH;
+
+	rcu_read_lock();
+	for (i = 0; i < ML_MAX_PORTS && err; i++) {
+		port = rcu_dereference(dev->ports[i]);
+		if (!port)
+			continue;
+		spin_lock_bh(&port->lock);
+		list_for_each_entry(n, &port->neighs, list) {
+			if (n->node_id != node || !port->link_up)
+				continue;
+			path->port_index = i;
+			ether_addr_copy(path->dmac, n->mac);
+			path->pmtu = round_down(READ_ONCE(port->netdev->mtu) -
+						sizeof(struct ml_wire_data), 64);
+			err = 0;
+			break;
+		}
+		spin_unlock_bh(&port->lock);
+	}
+	rcu_read_unlock();
+	return err;
+}
+
+int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
+{
+	struct ml_path path;
+	int err;
+
+	err = ml_qp_resolve(qp->dev, c->remote_node, &path);
+	if (err)
+		return err;
+	if (path.pmtu < 256)
+		return -EMSGSIZE;
+
+	spin_lock_bh(&qp->lock);
+	if (qp->state != ML_QPS_INIT) {
+		err = qp->state == ML_QPS_RTS ? -EISCONN : -EINVAL;
+		goto out;
+	}
+	qp->port_index = path.port_index;
+	ether_addr_copy(qp->dmac, path.dmac);
+	qp->pmtu = path.pmtu;
+	qp->remote_node = c->remote_node;
+	qp->remote_qpn = c->remote_qpn;
+	qp->timeout_ms = c->timeout_ms ?: ML_DEF_TIMEOUT_MS;
+	qp->rto_ms = qp->timeout_ms;
+	qp->retry_cnt = c->retry_cnt ?: ML_DEF_RETRY;
+	qp->rnr_retry = c->rnr_retry ?: ML_DEF_RETRY;
+	qp->rnr_timer_ms = c->rnr_timer_ms ?: ML_DEF_RNR_TIMER_MS;
+	qp->state = ML_QPS_RTS;
+out:
+	spin_unlock_bh(&qp->lock);
+	if (!err)
+		ml_qp_kick(qp);
+	return err;
+}
+
+void ml_qp_query(struct ml_qp *qp, struct ml_query_qp *q)
+{
+	spin_lock_bh(&qp->lock);
+	q->state = qp->state;
+	q->qpn = qp->qpn;
+	q->remote_node = qp->remote_node;
+	q->remote_qpn = qp->remote_qpn;
+	q->snd_psn = qp->snd_nxt;
+	q->snd_una = qp->snd_una;
+	q->rcv_psn = qp->rcv_nxt;
+	q->retransmits = qp->retransmits;
+	q->timeouts = qp->timeouts;
+	q->outstanding = qp->swq_tail - qp->swq_head;
+	q->status = qp->status;
+	spin_unlock_bh(&qp->lock);
+}
+
+/* Destroy (the handle is gone already).  No completions are generated. */
+void ml_qp_destroy(struct ml_qp *qp)
+{
+	spin_lock_bh(&qp->lock);
+	WRITE_ONCE(qp->dying, true);
+	qp->state = ML_QPS_ERROR;
+	for (; qp->swq_head != qp->swq_tail; qp->swq_head++)
+		ml_qp_put_swqe(&qp->swq[qp->swq_head & (qp->sq_size - 1)]);
+	ml_qp_put_recv(qp);
+	ml_qp_put_rresp(qp);
+	spin_unlock_bh(&qp->lock);
+
+	xa_erase(&qp->dev->qps, qp->qpn);
+	timer_shutdown_sync(&qp->timer);
+	cancel_work_sync(&qp->tx_work);
+
+	atomic_dec(&qp->pd->uobj.usecnt);
+	atomic_dec(&qp->scq->uobj.usecnt);
+	atomic_dec(&qp->rcq->uobj.usecnt);
+	ml_ring_destroy(qp->ctx, qp->sq);
+	ml_ring_destroy(qp->ctx, qp->rq);
+	kvfree(qp->swq);
+	kfree_rcu(qp, rcu);
+}
+
+/* The device lost its last port or is going away: error every QP. */
+void ml_qp_dev_gone(struct ml_dev *dev)
+{
+	struct ml_qp *qp;
+	unsigned long i;
+
+	rcu_read_lock();
+	xa_for_each(&dev->qps, i, qp) {
+		spin_lock_bh(&qp->lock);
+		if (!qp->dying)
+			ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
+		spin_unlock_bh(&qp->lock);
+	}
+	rcu_read_unlock();
+}
+
+int ml_qp_init(void)
+{
+	ml_qp_wq = alloc_workqueue("megalink_qp", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	return ml_qp_wq ? 0 : -ENOMEM;
+}
+
+void ml_qp_exit(void)
+{
+	destroy_workqueue(ml_qp_wq);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ML_QP_H
+#define _ML_QP_H
+
+#include <linux/if_ether.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+#include "ctx.h"
+
+struct ml_cq;
+struct ml_mr;
+struct ml_pd;
+struct ml_port;
+struct sk_buff;
+
+#define ML_QPN_MAX		((1U << 24) - 1)
+#define ML_WINDOW		128	/* packets in flight per QP */
+#define ML_ACK_EVERY		16	/* request an ack this often */
+#define ML_MAX_RD		16	/* read responses queued per QP */
+#define ML_TX_BUDGET		64	/* packets per run of the tx work */
+#define ML_DEF_TIMEOUT_MS	100
+#define ML_MAX_TIMEOUT_MS	2000
+#define ML_DEF_RETRY		7
+#define ML_DEF_RNR_TIMER_MS	10
+
+/* A send work request as the kernel keeps it until it completes. */
+struct ml_swqe {
+	struct ml_send_wqe wqe;		/* validated copy */
+	struct ml_mr *mr[ML_MAX_SGE];	/* referenced, one per SGE */
+	u64 len;			/* message bytes */
+	u32 first_psn;
+	u32 npkts;			/* PSNs the message takes */
+	u32 rd_recv;			/* READ: responses placed */
+	u8 op;				/* enum ml_wire_op */
+};
+
+/* A READ request being answered. */
+struct ml_rresp {
+	struct ml_mr *mr;
+	u64 addr;
+	u32 len;
+	u32 pmtu;
+	u32 psn;			/* of the next response packet */
+	u32 left;			/* response packets still to send */
+};
+
+/**
+ * struct ml_qp - a reliable connected queue pair
+ *
+ * Locking: @lock protects everything below it, and is taken from process
+ * context (ioctls, the tx work), the retransmission timer and the receive
+ * path (softirq): always spin_lock_bh().  Lock order: qp->lock, then a
+ * CQ's lock.  The fields above it are set at creation or under @lock at
+ * connect and read-only afterwards.
+ */
+struct ml_qp {
+	struct ml_uobj uobj;
+	struct ml_ctx *ctx;
+	struct ml_dev *dev;
+	struct ml_pd *pd;
+	struct ml_cq *scq, *rcq;
+	struct ml_ring *sq, *rq;
+	u32 qpn;
+	u32 sq_size, rq_size;
+	u32 max_send_sge, max_recv_sge, max_inline;
+	struct work_struct tx_work;
+	struct timer_list timer;
+	struct rcu_head rcu;
+
+	spinlock_t lock;	/* see above */
+	u8 state;			/* enum ml_qp_state */
+	u8 status;			/* enum ml_wc_status, once in error */
+	bool dying;
+	/* connection */
+	u32 remote_node, remote_qpn;
+	u32 port_index;
+	u8 dmac[ETH_ALEN];
+	u32 pmtu;			/* payload bytes per packet */
+	u32 timeout_ms, rnr_timer_ms;
+	u8 retry_cnt, rnr_retry;
+	u8 retries, rnr_retries;
+	u32 rto_ms;			/* current, with backoff */
+	bool rnr_wait;
+	/* requester */
+	struct ml_swqe *swq;
+	u32 sq_cons;			/* our copy of the SQ consumer */
+	u32 swq_head, swq_send, swq_tail;
+	u32 send_off;			/* packet index within swq_send */
+	u32 psn_next;			/* first PSN of the next new WQE */
+	u32 snd_nxt, snd_una;
+	u32 snd_max;			/* highest PSN sent + 1 */
+	bool rd_gap;			/* fast retransmit done for a gap */
+	/* responder */
+	u32 rq_cons;
+	u32 rcv_nxt;
+	bool nak_sent;
+	bool recv_active;
+	struct ml_recv_wqe rwqe;
+	struct ml_mr *rmr[ML_MAX_SGE];
+	u64 recv_len, recv_off;
+	u32 unacked;
+	struct ml_rresp rresp[ML_MAX_RD];
+	u32 rresp_head, rresp_tail;
+	/* counters */
+	u64 retransmits, timeouts, rnr_naks, seq_naks, crc_drops, dups;
+};
+
+static inline bool ml_psn_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
+		 struct ml_pd *pd, struct ml_cq *scq, struct ml_cq *rcq,
+		 struct ml_qp **out);
+void ml_qp_destroy(struct ml_qp *qp);
+int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c);
+void ml_qp_query(struct ml_qp *qp, struct ml_query_qp *q);
+void ml_qp_doorbell(struct ml_qp *qp);
+void ml_qp_error(struct ml_qp *qp, u8 status);
+void ml_qp_kick(struct ml_qp *qp);
+void ml_qp_stat(struct ml_qp *qp, int stat);
+void ml_qp_dev_gone(struct ml_dev *dev);
+void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);
+void ml_qp_put_swqe(struct ml_swqe *s);
+int ml_qp_init(void);
+void ml_qp_exit(void);
+
+/* qp_tx.c */
+void ml_qp_tx_work(struct work_struct *work);
+void ml_qp_timer(struct timer_list *t);
+void ml_qp_rewind(struct ml_qp *qp, u32 psn);
+void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome);
+u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
+		int off, size_t len);
+
+/* qp_rx.c */
+int ml_qp_rx(struct ml_port *port, struct sk_buff *skb);
+
+#endif /* _ML_QP_H */

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The receive side of the reliable transport, in softirq: checking a data
+ * or ack frame (CRC32C, QP, peer), the responder (in-order placement of
+ * SEND and WRITE data, READ requests, acks and NAKs) and the requester's
+ * handling of acks, NAKs and READ responses.
+ *
+ * Responder rules: a packet with the expected PSN is executed and the PSN
+ * advances; a duplicate (older PSN) is acknowledged again (a duplicate
+ * READ request is answered again: reads are idempotent); a packet from
+ * the future is dropped with one NAK_SEQ per gap.  Data is copied once,
+ * from the frame into the registered memory, after the CRC matched.
+ *
+ * Locking: qp.h.  The QP is found under RCU (the receive path runs in an
+ * RCU read-side section) and its lock taken; a dying QP is left alone.
+ */
+#include <linux/etherdevice.h>
+#include <linux/skbuff.h>
+
+#include "cq.h"
+#include "device.h"
+#include "mr.h"
+#include "port.h"
+#include "qp.h"
+
+/* Take the next receive WR from the ring and check it; lock held. */
+static int ml_qp_take_recv(struct ml_qp *qp)
+{
+	struct ml_ring_hdr *hdr = qp->rq->hdr;
+	struct ml_recv_wqe *r = &qp->rwqe;
+	unsigned int i;
+	u32 prod;
+	u64 len = 0;
+
+	/* Acquire: entries user space published are visible. */
+	prod = smp_load_acquire(&hdr->producer);
+	if (prod == qp->rq_cons)
+		return -EAGAIN;
+	if (prod - qp->rq_cons > qp->rq_size)
+		return -EINVAL;
+	memcpy(r, ml_ring_entry(qp->rq, qp->rq_cons), sizeof(*r));
+	qp->rq_cons++;
+	/* Release: the slots are user space's again. */
+	smp_store_release(&hdr->consumer, qp->rq_cons);
+	qp->recv_active = true;
+	qp->recv_off = 0;
+	if (r->num_sge > qp->max_recv_sge)
+		return -EINVAL;
+	for (i = 0; i < r->num_sge; i++) {
+		struct ml_mr *mr;
+
+		len += r->sge[i].length;
+		if (!r->sge[i].length)
+			continue;
+		mr = ml_mr_get(qp->dev, r->sge[i].lkey);
+		qp->rmr[i] = mr;
+		if (!mr || mr->pd != qp->pd ||
+		    !(mr->access & ML_ACCESS_LOCAL_WRITE) ||
+		    !ml_mr_range_ok(mr, r->sge[i].addr, r->sge[i].length))
+			return -EACCES;
+	}
+	qp->recv_len = len;
+	return 0;
+}
+
+static void ml_qp_complete_recv(struct ml_qp *qp, u8 status, u32 len,
+				bool imm, u32 immval, u8 opcode)
+{
+	struct ml_cqe cqe = {
+		.wr_id = qp->rwqe.wr_id,
+		.status = status,
+		.opcode = opcode,
+		.flags = imm ? ML_WC_F_IMM : 0,
+		.byte_len = len,
+		.imm = immval,
+		.qpn = qp->qpn,
+		.src_qpn = qp->remote_qpn,
+	};
+	unsigned int i;
+
+	ml_cq_post(qp->rcq, &cqe);
+	for (i = 0; i < ML_MAX_SGE; i++) {
+		if (qp->rmr[i])
+			ml_mr_put(qp->rmr[i]);
+		qp->rmr[i] = NULL;
+	}
+	qp->recv_active = false;
+}
+
+/* Scatter @len payload bytes into the current receive WR at recv_off. */
+static int ml_qp_scatter(struct ml_qp *qp, const struct sk_buff *skb,
+			 int off, u32 len)
+{
+	const struct ml_recv_wqe *r = &qp->rwqe;
+	u64 pos = qp->recv_off;
+	unsigned int i;
+	u32 n;
+
+	if (len > qp->recv_len - qp->recv_off)
+		return -EMSGSIZE;
+	for (i = 0; i < r->num_sge && len; i++) {
+		if (pos >= r->sge[i].length) {
+			pos -= r->sge[i].length;
+			continue;
+		}
+		n = min_t(u64, len, r->sge[i].length - pos);
+		if (ml_mr_copy_in_skb(qp->rmr[i], r->sge[i].addr + pos, skb,
+				      off, n))
+			return -EFAULT;
+		off += n;
+		len -= n;
+		qp->recv_off += n;
+		pos = 0;
+	}
+	return 0;
+}
+
+/* A remote access to [addr, addr + len) with @access; a held MR or NULL. */
+static struct ml_mr *ml_qp_rkey(struct ml_qp *qp, u32 rkey, u64 addr,
+				u64 len, u32 access)
+{
+	struct ml_mr *mr = ml_mr_get(qp->dev, rkey);
+
+	if (mr && (mr->pd != qp->pd || !(mr->access & access) ||
+		   !ml_mr_range_ok(mr, addr, len))) {
+		ml_mr_put(mr);
+		mr = NULL;
+	}
+	return mr;
+}
+
+/* Responder: a READ request at @psn; queue its responses.  Lock held. */
+static u8 ml_qp_read_req(struct ml_qp *qp, const struct ml_wire_data *d,
+			 u32 psn, u32 *npkts)
+{
+	u32 len = ntohl(d->msg_len), pmtu = ntohl(d->imm);
+	u64 addr = be64_to_cpu(d->raddr);
+	struct ml_rresp *r;
+	struct ml_mr *mr;
+
+	if (pmtu < 64 || pmtu > qp->pmtu)
+		return ML_NAK_INVALID;
+	*npkts = max_t(u32, 1, DIV_ROUND_UP(len, pmtu));
+	if (qp->rresp_tail - qp->rresp_head >= ML_MAX_RD)
+		return ML_NAK_RNR;
+	mr = ml_qp_rkey(qp, ntohl(d->rkey), addr, len, ML_ACCESS_REMOTE_READ);
+	if (!mr)
+		return ML_NAK_ACCESS;
+	r = &qp->rresp[qp->rresp_tail++ % ML_MAX_RD];
+	r->mr = mr;
+	r->addr = addr;
+	r->len = len;
+	r->pmtu = pmtu;
+	r->psn = psn;
+	r->left = *npkts;
+	return ML_ACK_OK;
+}
+
+/* Responder: execute an in-order SEND or WRITE packet.  Lock held. */
+static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
+			const struct sk_buff *skb, u32 plen)
+{
+	bool first = d->flags & ML_PKT_F_FIRST, last = d->flags & ML_PKT_F_LAST;
+	bool imm = last && (d->flags & ML_PKT_F_IMM);
+	u32 msg_len = ntohl(d->msg_len);
+	struct ml_mr *mr;
+	int err;
+
+	if (d->op == ML_OP_WRITE) {
+		u64 addr = be64_to_cpu(d->raddr);
+
+		mr = ml_qp_rkey(qp, ntohl(d->rkey), addr, plen,
+				ML_ACCESS_REMOTE_WRITE);
+		if (!mr)
+			return ML_NAK_ACCESS;
+		if (imm && !qp->recv_active) {
+			err = ml_qp_take_recv(qp);
+			if (err) {
+				ml_mr_put(mr);
+				if (err == -EAGAIN)
+					return ML_NAK_RNR;
+				ml_qp_complete_recv(qp, ML_WC_LOC_PROT_ERR, 0,
+						    false, 0, ML_WC_RECV);
+				return ML_NAK_INVALID;
+			}
+		}
+		err = ml_mr_copy_in_skb(mr, addr, skb, sizeof(*d), plen);
+		ml_mr_put(mr);
+		if (err)
+			return ML_NAK_INVALID;
+		if (imm)
+			ml_qp_complete_recv(qp, 0, msg_len, true,
+					    ntohl(d->imm), ML_WC_RECV_IMM);
+		return ML_ACK_OK;
+	}
+
+	/* SEND */
+	if (first && !qp->recv_active) {
+		err = ml_qp_take_recv(qp);
+		if (err == -EAGAIN)
+			return ML_NAK_RNR;
+		if (err) {
+			ml_qp_complete_recv(qp, ML_WC_LOC_PROT_ERR, 0, false,
+					    0, ML_WC_RECV);
+			return ML_NAK_INVALID;
+		}
+		if (msg_len > qp->recv_len) {
+			ml_qp_complete_recv(qp, ML_WC_LOC_LEN_ERR, 0, false,
+					    0, ML_WC_RECV);
+			return ML_NAK_INVALID;
+		}
+	}
+	if (!qp->recv_active)
+		return ML_NAK_INVALID;
+	if (ml_qp_scatter(qp, skb, sizeof(*d), plen)) {
+		ml_qp_complete_recv(qp, ML_WC_LOC_LEN_ERR, 0, false, 0,
+				    ML_WC_RECV);
+		return ML_NAK_INVALID;
+	}
+	if (last)
+		ml_qp_complete_recv(qp, 0, qp->recv_off, imm,
+				    imm ? ntohl(d->imm) : 0,
+				    imm ? ML_WC_RECV_IMM : ML_WC_RECV);
+	return ML_ACK_OK;
+}
+
+/* Responder side of a data packet; returns a drop reason or 0. */
+static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
+			   const struct ml_wire_data *d,
+			   const struct sk_buff *skb, u32 plen)
+{
+	u32 psn = ntohl(d->psn), npkts = 1, ack_psn = 0;
+	u8 syn = ML_ACK_OK;
+	bool ack = false;
+
+	spin_lock_bh(&qp->lock);
+	if (qp->dying || qp->state != ML_QPS_RTS) {
+		spin_unlock_bh(&qp->lock);
+		return ML_STAT_DROP_NO_QP;
+	}
+	if (psn != qp->rcv_nxt) {
+		if (ml_psn_before(psn, qp->rcv_nxt)) {
+			/* Duplicate: answer reads again, re-ack the rest. */
+			qp->dups++;
+			if (d->op == ML_OP_READ_REQ &&
+			    ml_qp_read_req(qp, d, psn, &npkts) == ML_ACK_OK)
+				ml_qp_kick(qp);
+			ack = true;
+			ack_psn = qp->rcv_nxt - 1;
+		} else if (!qp->nak_sent) {
+			qp->nak_sent = true;
+			qp->seq_naks++;
+			ack = true;
+			syn = ML_NAK_SEQ;
+			ack_psn = qp->rcv_nxt;
+		}
+		spin_unlock_bh(&qp->lock);
+		if (ack)
+			ml_qp_send_ack(qp, ack_psn, syn);
+		return ML_STAT_DROP_SEQ;
+	}
+
+	if (d->op == ML_OP_READ_REQ) {
+		syn = ml_qp_read_req(qp, d, psn, &npkts);
+		if (syn == ML_ACK_OK)
+			ml_qp_kick(qp);
+	} else {
+		syn = ml_qp_execute(qp, d, skb, plen);
+	}
+	if (syn == ML_ACK_OK) {
+		qp->rcv_nxt += npkts;
+		qp->nak_sent = false;
+		/* READ responses are the acknowledgement of a READ. */
+		if (d->op != ML_OP_READ_REQ &&
+		    ((d->flags & ML_PKT_F_ACKREQ) ||
+		     ++qp->unacked >= ML_ACK_EVERY)) {
+			qp->unacked = 0;
+			ack = true;
+			ack_psn = psn;
+		}
+	} else {
+		ack = true;
+		ack_psn = psn;
+		if (syn == ML_NAK_RNR) {
+			qp->rnr_naks++;
+			ml_stat_inc(port, ML_STAT_RNR_NAKS);
+		}
+	}
+	spin_unlock_bh(&qp->lock);
+	if (ack)
+		ml_qp_send_ack(qp, ack_psn, syn);
+	return 0;
+}
+
+/*
+ * Requester: everything before @psn is acknowledged.  Completes finished
+ * WRs in order; a READ is finished only by its own responses.  Returns
+ * false when a READ stands before @psn without its data (an implied NAK).
+ * Lock held.
+ */
+static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
+{
+	struct ml_swqe *s;
+
+	if (!ml_psn_before(qp->snd_una, psn) || ml_psn_before(qp->snd_max, psn))
+		return true;
+	while (qp->swq_head != qp->swq_tail) {
+		s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
+		if (s->op == ML_OP_READ_REQ) {
+			u32 have = s->first_psn + s->rd_recv;
+
+			if (ml_psn_before(have, psn)) {
+				if (ml_psn_before(qp->snd_una, have))
+					qp->snd_una = have;
+				return false;
+			}
+			break;
+		}
+		if (ml_psn_before(psn, s->first_psn + s->npkts))
+			break;
+		ml_qp_complete_send(qp, s, 0);
+		if (qp->swq_send == qp->swq_head) {
+			qp->swq_send++;
+			qp->send_off = 0;
+		}
+		qp->swq_head++;
+	}
+	qp->snd_una = psn;
+	/* Acknowledged beyond what we were about to resend: skip it. */
+	if (ml_psn_before(qp->snd_nxt, psn))
+		ml_qp_rewind(qp, psn);
+	qp->retries = 0;
+	qp->rto_ms = qp->timeout_ms;
+	if (qp->snd_una == qp->snd_nxt)
+		timer_delete(&qp->timer);
+	else
+		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	return true;
+}
+
+/* Requester: a READ response.  Lock held. */
+static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
+			   const struct sk_buff *skb, u32 plen)
+{
+	u32 psn = ntohl(d->psn);
+	struct ml_swqe *s;
+	u64 off, pos;
+	unsigned int i;
+	u32 n;
+
+	/* Earlier SENDs and WRITEs are implicitly acknowledged. */
+	for (;;) {
+		if (qp->swq_head == qp->swq_tail)
+			return ML_STAT_DROP_SEQ;
+		s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
+		if (s->op == ML_OP_READ_REQ ||
+		    ml_psn_before(psn, s->first_psn + s->npkts))
+			break;
+		ml_qp_complete_send(qp, s, 0);
+		if (qp->swq_send == qp->swq_head) {
+			qp->swq_send++;
+			qp->send_off = 0;
+		}
+		qp->swq_head++;
+	}
+	if (s->op != ML_OP_READ_REQ || psn != s->first_psn + s->rd_recv) {
+		if (!qp->rd_gap && s->op == ML_OP_READ_REQ &&
+		    ml_psn_before(s->first_psn + s->rd_recv, psn)) {
+			/* A response was lost: ask again from there. */
+			qp->rd_gap = true;
+			qp->retransmits++;
+			ml_qp_rewind(qp, s->first_psn + s->rd_recv);
+			ml_qp_kick(qp);
+		}
+		return ML_STAT_DROP_SEQ;
+	}
+	off = (u64)s->rd_recv * qp->pmtu;
+	if (plen != min_t(u64, qp->pmtu, s->len - off))
+		return ML_STAT_DROP_MALFORMED;
+	pos = off;
+	for (i = 0; i < s->wqe.num_sge && plen; i++) {
+		const struct ml_sge *g = &s->wqe.sge[i];
+		int doff = sizeof(*d);
+
+		if (pos >= g->length) {
+			pos -= g->length;
+			continue;
+		}
+		n = min_t(u64, plen, g->length - pos);
+		if (ml_mr_copy_in_skb(s->mr[i], g->addr + pos, skb, doff, n))
+			return ML_STAT_DROP_MALFORMED;
+		doff += n;
+		plen -= n;
+		pos = 0;
+	}
+	s->rd_recv++;
+	qp->rd_gap = false;
+	qp->snd_una = psn + 1;
+	if (ml_psn_before(qp->snd_nxt, qp->snd_una))
+		qp->snd_nxt = qp->snd_una;
+	qp->retries = 0;
+	if (s->rd_recv == s->npkts) {
+		ml_qp_complete_send(qp, s, 0);
+		if (qp->swq_send == qp->swq_head) {
+			qp->swq_send++;
+			qp->send_off = 0;
+		}
+		qp->swq_head++;
+	}
+	if (qp->snd_una == qp->snd_nxt)
+		timer_delete(&qp->timer);
+	else
+		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	ml_qp_kick(qp);
+	return 0;
+}
+
+/* Requester: an ACK or NAK. */
+static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
+{
+	u32 psn = ntohl(a->psn);
+	struct ml_swqe *s;
+	u8 status;
+	bool kick = true;
+
+	spin_lock_bh(&qp->lock);
+	if (qp->dying || qp->state != ML_QPS_RTS) {
+		spin_unlock_bh(&qp->lock);
+		return ML_STAT_DROP_NO_QP;
+	}
+	switch (a->syndrome) {
+	case ML_ACK_OK:
+		if (!ml_qp_acked(qp, psn + 1))
+			ml_qp_rewind(qp, qp->snd_una);
+		break;
+	case ML_NAK_SEQ:
+		ml_qp_acked(qp, psn);
+		ml_qp_rewind(qp, qp->snd_una);
+		qp->retransmits++;
+		break;
+	case ML_NAK_RNR:
+		ml_qp_acked(qp, psn);
+		if (++qp->rnr_retries > qp->rnr_retry) {
+			status = ML_WC_RNR_RETRY_EXC_ERR;
+			goto fatal;
+		}
+		qp->rnr_wait = true;
+		mod_timer(&qp->timer,
+			  jiffies + msecs_to_jiffies(qp->rnr_timer_ms));
+		kick = false;
+		break;
+	case ML_NAK_ACCESS:
+	case ML_NAK_INVALID:
+		ml_qp_acked(qp, psn);
+		status = a->syndrome == ML_NAK_ACCESS ? ML_WC_REM_ACCESS_ERR :
+							ML_WC_REM_INV_REQ_ERR;
+		goto fatal;
+	default:
+		spin_unlock_bh(&qp->lock);
+		return ML_STAT_DROP_MALFORMED;
+	}
+	if (a->syndrome == ML_ACK_OK)
+		qp->rnr_retries = 0;
+	spin_unlock_bh(&qp->lock);
+	if (kick)
+		ml_qp_kick(qp);
+	return 0;
+
+fatal:
+	if (qp->swq_head != qp->swq_tail) {
+		s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
+		ml_qp_complete_send(qp, s, status);
+		qp->swq_head++;
+	}
+	ml_qp_error(qp, status);
+	spin_unlock_bh(&qp->lock);
+	return 0;
+}
+
+/**
+ * ml_qp_rx() - a DATA or ACK frame whose common header passed the checks
+ * @port: the receiving port
+ * @skb: the frame, data at the megalink header
+ *
+ * Return: 0, or the ML_STAT_* reason the frame was dropped for.
+ */
+int ml_qp_rx(struct ml_port *port, struct sk_buff *skb)
+{
+	const struct ml_wire_hdr *h = (const struct ml_wire_hdr *)skb->data;
+	u32 len = ntohs(h->len), hlen, crc, plen = 0;
+	struct ml_wire_data dh;
+	struct ml_wire_ack ah;
+	void *hdr = h->type == ML_WIRE_ACK ? (void *)&ah : (void *)&dh;
+	__be32 *crcp;
+	struct ml_qp *qp;
+	int reason;
+
+	hlen = h->type == ML_WIRE_ACK ? sizeof(ah) : sizeof(dh);
+	if (len < hlen)
+		return ML_STAT_DROP_MALFORMED;
+	if (skb_linearize(skb))
+		return ML_STAT_DROP_NOMEM;
+	memcpy(hdr, skb->data, hlen);
+	crcp = h->type == ML_WIRE_ACK ? &ah.crc : &dh.crc;
+	crc = ntohl(*crcp);
+	*crcp = 0;
+	if (h->type != ML_WIRE_ACK)
+		plen = len - hlen;
+	if (ml_wire_crc(hdr, hlen, skb, hlen, plen) != crc)
+		return ML_STAT_DROP_CRC;
+
+	qp = xa_load(&port->dev->qps,
+		     ntohl(h->type == ML_WIRE_ACK ? ah.dst_qpn : dh.dst_qpn));
+	if (!qp || READ_ONCE(qp->remote_node) != ntohl(h->src_node) ||
+	    READ_ONCE(qp->remote_qpn) !=
+	    ntohl(h->type == ML_WIRE_ACK ? ah.src_qpn : dh.src_qpn))
+		return ML_STAT_DROP_NO_QP;
+
+	if (h->type == ML_WIRE_ACK) {
+		ml_stat_inc(port, ah.syndrome ? ML_STAT_RX_NAK :
+						ML_STAT_RX_ACK);
+		return ml_qp_ack(qp, &ah);
+	}
+	ml_stat_inc(port, ML_STAT_RX_DATA);
+	if (dh.op == ML_OP_READ_RESP) {
+		spin_lock_bh(&qp->lock);
+		reason = qp->dying || qp->state != ML_QPS_RTS ?
+			 ML_STAT_DROP_NO_QP : ml_qp_read_resp(qp, &dh, skb, plen);
+		spin_unlock_bh(&qp->lock);
+		return reason;
+	}
+	if (dh.op != ML_OP_SEND && dh.op != ML_OP_WRITE &&
+	    dh.op != ML_OP_READ_REQ)
+		return ML_STAT_DROP_MALFORMED;
+	if (plen > qp->pmtu)
+		return ML_STAT_DROP_MALFORMED;
+	return ml_qp_responder(qp, port, &dh, skb, plen);
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The requester and the responder's transmit side of the reliable
+ * transport: taking work requests from the send ring, segmenting messages
+ * into packets of the path's payload MTU, READ responses, acks, and the
+ * retransmission timer.
+ *
+ * Every QP has one work item (qp->tx_work) that sends, at most
+ * ML_TX_BUDGET packets a run, and one timer (qp->timer):
+ *  - retransmission: armed while packets are unacknowledged; on expiry
+ *    the QP goes back to the oldest unacknowledged PSN (go-back-N) with
+ *    the timeout doubled, until retry_cnt expiries in a row move it to
+ *    error with ML_WC_RETRY_EXC_ERR;
+ *  - receiver not ready: after an RNR NAK the QP waits rnr_timer_ms,
+ *    then resends from the refused PSN, rnr_retry times at most.
+ *
+ * Packets are built under qp->lock into a private list and transmitted
+ * after it is dropped.  Locking: qp.h.
+ */
+#include <linux/crc32.h>
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+
+#include "device.h"
+#include "mr.h"
+#include "port.h"
+#include "qp.h"
+#include "wire.h"
+
+u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
+		int off, size_t len)
+{
+	u32 crc = __crc32c_le(~0U, hdr, hlen);
+
+	if (len)
+		crc = __crc32c_le(crc, skb->data + off, len);
+	return crc;
+}
+
+static struct sk_buff *ml_pkt_alloc(struct net_device *ndev, size_t hlen,
+				    size_t plen)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + hlen + plen +
+			ndev->needed_tailroom, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev));
+	skb_reset_network_header(skb);
+	skb->dev = ndev;
+	skb->protocol = htons(ml_ethertype);
+	skb_put_zero(skb, hlen);
+	return skb;
+}
+
+static void ml_pkt_hdr(struct ml_qp *qp, struct ml_wire_hdr *h, u8 type,
+		       size_t len)
+{
+	h->version = ML_WIRE_VERSION;
+	h->type = type;
+	h->len = htons(len);
+	h->src_node = htonl(READ_ONCE(qp->dev->node_id));
+	h->dst_node = htonl(qp->remote_node);
+}
+
+/* Seal: CRC over the headers (crc = 0) and the payload. */
+static void ml_pkt_seal(struct sk_buff *skb)
+{
+	struct ml_wire_data *d = (struct ml_wire_data *)skb->data;
+
+	d->crc = htonl(ml_wire_crc(d, sizeof(*d), skb, sizeof(*d),
+				   skb->len - sizeof(*d)));
+}
+
+/* Gather @len bytes at message offset @off from the WR's buffers. */
+static void ml_swqe_gather(const struct ml_swqe *s, u64 off, void *dst,
+			   size_t len)
+{
+	const struct ml_send_wqe *w = &s->wqe;
+	unsigned int i;
+	size_t n;
+
+	if (w->flags & ML_WR_F_INLINE) {
+		memcpy(dst, w->inline_data + off, len);
+		return;
+	}
+	for (i = 0; i < w->num_sge && len; i++) {
+		if (off >= w->sge[i].length) {
+			off -= w->sge[i].length;
+			continue;
+		}
+		n = min_t(u64, len, w->sge[i].length - off);
+		ml_mr_copy_out(s->mr[i], w->sge[i].addr + off, dst, n);
+		dst += n;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* Build the next packet of swq_send into @q; qp->lock held. */
+static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
+			   struct sk_buff_head *q)
+{
+	struct ml_swqe *s = &qp->swq[qp->swq_send & (qp->sq_size - 1)];
+	const struct ml_send_wqe *w = &s->wqe;
+	u64 off = (u64)qp->send_off * qp->pmtu;
+	u32 psn = s->first_psn + qp->send_off;
+	u32 plen = 0, pkts = 1;
+	struct ml_wire_data *d;
+	struct sk_buff *skb;
+	u8 flags = 0;
+
+	if (s->op == ML_OP_READ_REQ) {
+		/* One request for as many responses as the window allows. */
+		pkts = min_t(u32, s->npkts - qp->send_off,
+			     ML_WINDOW - (qp->snd_nxt - qp->snd_una));
+		if (!pkts)
+			return -EAGAIN;
+	} else {
+		plen = min_t(u64, qp->pmtu, s->len - off);
+	}
+	skb = ml_pkt_alloc(ndev, sizeof(*d), plen);
+	if (!skb)
+		return -ENOMEM;
+	d = (struct ml_wire_data *)skb->data;
+	ml_pkt_hdr(qp, &d->hdr, ML_WIRE_DATA, sizeof(*d) + plen);
+	d->dst_qpn = htonl(qp->remote_qpn);
+	d->src_qpn = htonl(qp->qpn);
+	d->psn = htonl(psn);
+	d->op = s->op;
+	d->rkey = htonl(w->rkey);
+	d->raddr = cpu_to_be64(w->remote_addr + off);
+	if (s->op == ML_OP_READ_REQ) {
+		d->msg_len = htonl(min_t(u64, s->len - off,
+					 (u64)pkts * qp->pmtu));
+		d->imm = htonl(qp->pmtu);
+		flags = ML_PKT_F_FIRST | ML_PKT_F_LAST | ML_PKT_F_ACKREQ;
+	} else {
+		d->msg_len = htonl(s->len);
+		if (!qp->send_off)
+			flags |= ML_PKT_F_FIRST;
+		if (qp->send_off + 1 == s->npkts) {
+			flags |= ML_PKT_F_LAST | ML_PKT_F_ACKREQ;
+			if (w->opcode == ML_WR_SEND_IMM ||
+			    w->opcode == ML_WR_WRITE_IMM) {
+				flags |= ML_PKT_F_IMM;
+				d->imm = htonl(w->imm);
+			}
+		}
+		if (!((psn + 1) % ML_ACK_EVERY))
+			flags |= ML_PKT_F_ACKREQ;
+		ml_swqe_gather(s, off, skb_put(skb, plen), plen);
+	}
+	d->flags = flags;
+	ml_pkt_seal(skb);
+	__skb_queue_tail(q, skb);
+
+	if (ml_psn_before(psn, qp->snd_max)) {
+		qp->retransmits++;
+		ml_qp_stat(qp, ML_STAT_RETRANSMITS);
+	}
+	qp->send_off += pkts;
+	if (ml_psn_before(qp->snd_nxt, psn + pkts))
+		qp->snd_nxt = psn + pkts;
+	if (ml_psn_before(qp->snd_max, qp->snd_nxt))
+		qp->snd_max = qp->snd_nxt;
+	if (qp->send_off >= s->npkts) {
+		qp->swq_send++;
+		qp->send_off = 0;
+	}
+	return 0;
+}
+
+/* One READ response packet into @q; qp->lock held. */
+static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
+			    struct sk_buff_head *q)
+{
+	struct ml_rresp *r = &qp->rresp[qp->rresp_head % ML_MAX_RD];
+	u32 plen = min(r->len, r->pmtu);
+	struct ml_wire_data *d;
+	struct sk_buff *skb;
+
+	skb = ml_pkt_alloc(ndev, sizeof(*d), plen);
+	if (!skb)
+		return -ENOMEM;
+	d = (struct ml_wire_data *)skb->data;
+	ml_pkt_hdr(qp, &d->hdr, ML_WIRE_DATA, sizeof(*d) + plen);
+	d->dst_qpn = htonl(qp->remote_qpn);
+	d->src_qpn = htonl(qp->qpn);
+	d->psn = htonl(r->psn);
+	d->op = ML_OP_READ_RESP;
+	d->flags = r->left == 1 ? ML_PKT_F_LAST : 0;
+	ml_mr_copy_out(r->mr, r->addr, skb_put(skb, plen), plen);
+	ml_pkt_seal(skb);
+	__skb_queue_tail(q, skb);
+
+	r->addr += plen;
+	r->len -= plen;
+	r->psn++;
+	if (!--r->left) {
+		ml_mr_put(r->mr);
+		qp->rresp_head++;
+	}
+	return 0;
+}
+
+/* Validate a fetched WR; returns 0 or the completion status. */
+static u8 ml_qp_prepare(struct ml_qp *qp, struct ml_swqe *s)
+{
+	struct ml_send_wqe *w = &s->wqe;
+	u32 need = 0;
+	unsigned int i;
+	u64 len = 0;
+
+	memset(s->mr, 0, sizeof(s->mr));
+	switch (w->opcode) {
+	case ML_WR_SEND:
+	case ML_WR_SEND_IMM:
+		s->op = ML_OP_SEND;
+		break;
+	case ML_WR_WRITE:
+	case ML_WR_WRITE_IMM:
+		s->op = ML_OP_WRITE;
+		break;
+	case ML_WR_READ:
+		s->op = ML_OP_READ_REQ;
+		need = ML_ACCESS_LOCAL_WRITE;
+		break;
+	default:
+		s->op = ML_OP_SEND;
+		return ML_WC_BAD_WR;
+	}
+	if (w->flags & ~(ML_WR_F_SIGNALED | ML_WR_F_INLINE))
+		return ML_WC_BAD_WR;
+	if (w->flags & ML_WR_F_INLINE) {
+		if (s->op == ML_OP_READ_REQ || w->inline_len > qp->max_inline)
+			return ML_WC_BAD_WR;
+		len = w->inline_len;
+	} else {
+		if (w->num_sge > qp->max_send_sge)
+			return ML_WC_BAD_WR;
+		for (i = 0; i < w->num_sge; i++) {
+			struct ml_mr *mr;
+
+			len += w->sge[i].length;
+			if (!w->sge[i].length)
+				continue;
+			mr = ml_mr_get(qp->dev, w->sge[i].lkey);
+			s->mr[i] = mr;
+			if (!mr || mr->pd != qp->pd ||
+			    (mr->access & need) != need ||
+			    !ml_mr_range_ok(mr, w->sge[i].addr,
+					    w->sge[i].length))
+				return ML_WC_LOC_PROT_ERR;
+		}
+	}
+	if (len > ML_MAX_MSG_SIZE)
+		return ML_WC_LOC_LEN_ERR;
+	s->len = len;
+	s->npkts = max_t(u64, 1, DIV_ROUND_UP_ULL(len, qp->pmtu));
+	s->rd_recv = 0;
+	return 0;
+}
+
+/* Take new WRs from the send ring; qp->lock held, QP in RTS. */
+static void ml_qp_fetch(struct ml_qp *qp)
+{
+	struct ml_ring_hdr *hdr = qp->sq->hdr;
+	struct ml_swqe *s;
+	u32 prod;
+	u8 status;
+
+	/* Acquire: entries user space published are visible. */
+	prod = smp_load_acquire(&hdr->producer);
+	if (prod - qp->sq_cons > qp->sq_size) {
+		/* Nonsense from user space: nothing more can be trusted. */
+		ml_qp_error(qp, ML_WC_BAD_WR);
+		return;
+	}
+	while (qp->sq_cons != prod && qp->swq_tail - qp->swq_head < qp->sq_size) {
+		s = &qp->swq[qp->swq_tail & (qp->sq_size - 1)];
+		memcpy(&s->wqe, ml_ring_entry(qp->sq, qp->sq_cons),
+		       sizeof(s->wqe));
+		qp->sq_cons++;
+		status = ml_qp_prepare(qp, s);
+		s->first_psn = qp->psn_next;
+		qp->swq_tail++;
+		if (status) {
+			/* Complete it with its error, flush the rest. */
+			qp->swq_tail--;
+			ml_qp_complete_send(qp, s, status);
+			ml_qp_error(qp, status);
+			break;
+		}
+		qp->psn_next += s->npkts;
+	}
+	/* Release: the slots are user space's again. */
+	smp_store_release(&hdr->consumer, qp->sq_cons);
+}
+
+static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
+		       struct sk_buff_head *q)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(q))) {
+		if (port)
+			ml_tx_frame(port, skb, qp->dmac);
+		else
+			kfree_skb(skb);
+	}
+}
+
+void ml_qp_tx_work(struct work_struct *work)
+{
+	struct ml_qp *qp = container_of(work, struct ml_qp, tx_work);
+	struct net_device *ndev = NULL;
+	struct sk_buff_head q;
+	struct ml_port *port;
+	bool more = false;
+	int n = 0;
+
+	__skb_queue_head_init(&q);
+	rcu_read_lock();
+	spin_lock_bh(&qp->lock);
+	if (qp->dying || qp->state != ML_QPS_RTS)
+		goto unlock;
+	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	if (port)
+		ndev = port->netdev;
+
+	while (ndev && n < ML_TX_BUDGET &&
+	       qp->rresp_head != qp->rresp_tail &&
+	       !ml_qp_build_resp(qp, ndev, &q))
+		n++;
+
+	ml_qp_fetch(qp);
+	while (ndev && n < ML_TX_BUDGET && qp->state == ML_QPS_RTS &&
+	       !qp->rnr_wait && qp->swq_send != qp->swq_tail &&
+	       qp->snd_nxt - qp->snd_una < ML_WINDOW &&
+	       !ml_qp_build_req(qp, ndev, &q))
+		n++;
+	if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer))
+		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	more = n == ML_TX_BUDGET;
+unlock:
+	spin_unlock_bh(&qp->lock);
+	ml_qp_xmit(qp, ndev ? port : NULL, &q);
+	rcu_read_unlock();
+	if (more)
+		ml_qp_kick(qp);
+}
+
+/* Go back to @psn (go-back-N); qp->lock held. */
+void ml_qp_rewind(struct ml_qp *qp, u32 psn)
+{
+	u32 i;
+
+	for (i = qp->swq_head; i != qp->swq_tail; i++) {
+		struct ml_swqe *s = &qp->swq[i & (qp->sq_size - 1)];
+
+		if (ml_psn_before(psn, s->first_psn + s->npkts)) {
+			qp->swq_send = i;
+			qp->send_off = ml_psn_before(psn, s->first_psn) ? 0 :
+				       psn - s->first_psn;
+			break;
+		}
+	}
+	qp->snd_nxt = psn;
+}
+
+void ml_qp_timer(struct timer_list *t)
+{
+	struct ml_qp *qp = from_timer(qp, t, timer);
+	bool kick = false;
+
+	spin_lock_bh(&qp->lock);
+	if (qp->dying || qp->state != ML_QPS_RTS)
+		goto out;
+	if (qp->rnr_wait) {
+		qp->rnr_wait = false;
+		ml_qp_rewind(qp, qp->snd_una);
+		kick = true;
+		goto out;
+	}
+	if (qp->snd_nxt == qp->snd_una)
+		goto out;
+	qp->timeouts++;
+	ml_qp_stat(qp, ML_STAT_TIMEOUTS);
+	if (++qp->retries > qp->retry_cnt) {
+		struct ml_swqe *s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
+
+		if (qp->swq_head != qp->swq_tail) {
+			ml_qp_complete_send(qp, s, ML_WC_RETRY_EXC_ERR);
+			qp->swq_head++;
+		}
+		ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
+		goto out;
+	}
+	qp->rto_ms = min(qp->rto_ms * 2, ML_MAX_TIMEOUT_MS);
+	qp->rd_gap = false;
+	ml_qp_rewind(qp, qp->snd_una);
+	kick = true;
+out:
+	spin_unlock_bh(&qp->lock);
+	if (kick)
+		ml_qp_kick(qp);
+}
+
+/* Count @stat on the QP's port, if it still has one.  Any context. */
+void ml_qp_stat(struct ml_qp *qp, int stat)
+{
+	struct ml_port *port;
+
+	rcu_read_lock();
+	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	if (port)
+		ml_stat_inc(port, stat);
+	rcu_read_unlock();
+}
+
+/* An ACK or NAK for @psn, sent at once from any context. */
+void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome)
+{
+	struct ml_wire_ack *a;
+	struct ml_port *port;
+	struct sk_buff *skb;
+
+	rcu_read_lock();
+	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	if (!port)
+		goto out;
+	skb = ml_pkt_alloc(port->netdev, sizeof(*a), 0);
+	if (!skb)
+		goto out;
+	a = (struct ml_wire_ack *)skb->data;
+	ml_pkt_hdr(qp, &a->hdr, ML_WIRE_ACK, sizeof(*a));
+	a->dst_qpn = htonl(qp->remote_qpn);
+	a->src_qpn = htonl(qp->qpn);
+	a->psn = htonl(psn);
+	a->syndrome = syndrome;
+	a->crc = htonl(ml_wire_crc(a, sizeof(*a), skb, 0, 0));
+	ml_stat_inc(port, syndrome ? ML_STAT_TX_NAK : ML_STAT_TX_ACK);
+	ml_tx_frame(port, skb, qp->dmac);
+out:
+	rcu_read_unlock();
+}
