@@ -119,6 +119,7 @@ int ml_ctx_add(struct ml_ctx *ctx, struct ml_uobj *uobj, u32 type)
 	if (err)
 		return err;
 	ctx->count[type]++;
+	atomic_inc(&ctx->dev->nr[type]);
 	return 0;
 }
 
@@ -137,6 +138,7 @@ void ml_ctx_remove(struct ml_ctx *ctx, struct ml_uobj *uobj)
 	lockdep_assert_held(&ctx->lock);
 	xa_erase(&ctx->objs, uobj->handle);
 	ctx->count[uobj->type]--;
+	atomic_dec(&ctx->dev->nr[uobj->type]);
 }
 
 struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
@@ -155,6 +157,7 @@ struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
 	INIT_LIST_HEAD(&ctx->cqs);
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	atomic_inc(&dev->nr[0]);
 	return ctx;
 }
 
@@ -195,6 +198,7 @@ void ml_ctx_destroy(struct ml_ctx *ctx)
 	mutex_unlock(&ctx->lock);
 	xa_destroy(&ctx->objs);
 	xa_destroy(&ctx->mmaps);
+	atomic_dec(&ctx->dev->nr[0]);
 	mmdrop(ctx->mm);
 	kfree(ctx);
 }

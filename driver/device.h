@@ -13,7 +13,7 @@
 struct ml_port;
 struct netlink_ext_ack;
 
-#define ML_MAX_DEVS 256
+#define ML_MAX_DEVS ML_MAX_DEVICES
 
 /**
  * struct ml_dev - a node's fabric adapter (ml0, ml1, ...)
@@ -35,6 +35,8 @@ struct netlink_ext_ack;
  * @mr_next: cursor of the cyclic key allocation
  * @qps: queue pairs by QP number (qp.c)
  * @qp_next: cursor of the cyclic QP number allocation
+ * @nr: live objects of each enum ml_obj_type, [0] counts open files
+ * @pinned: pages pinned by the device's MRs
  */
 struct ml_dev {
 	struct kref ref;
@@ -53,6 +55,8 @@ struct ml_dev {
 	u32 mr_next;
 	struct xarray qps;
 	u32 qp_next;
+	atomic_t nr[ML_OBJ_QP + 1];
+	atomic64_t pinned;
 };
 
 /*

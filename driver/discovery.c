@@ -133,17 +133,18 @@ static struct ml_neigh *ml_neigh_find(struct ml_port *port, const u8 *mac)
  */
 int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 {
-	const struct ml_wire_hello *h;
 	const u8 *mac = eth_hdr(skb)->h_source;
 	u32 node_id, dead_ms, src_port;
+	struct ml_wire_hello hbuf;
+	const struct ml_wire_hello *h = &hbuf;
 	unsigned long expiry;
 	bool found = false;
 	struct ml_neigh *n;
 
-	if (ntohs(((struct ml_wire_hdr *)skb->data)->len) < sizeof(*h) ||
-	    !pskb_may_pull(skb, sizeof(*h)))
+	/* A copy: the frame's fields need not be aligned. */
+	if (ntohs(((struct ml_wire_hdr *)skb->data)->len) < sizeof(hbuf) ||
+	    skb_copy_bits(skb, 0, &hbuf, sizeof(hbuf)))
 		return ML_STAT_DROP_MALFORMED;
-	h = (const struct ml_wire_hello *)skb->data;
 	node_id = ntohl(h->hdr.src_node);
 	dead_ms = ntohl(h->dead_ms);
 	src_port = ntohs(h->src_port);

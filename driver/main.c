@@ -95,9 +95,10 @@ static int ml_check_params(void)
 		return -EINVAL;
 	}
 	if (ml_default_dead_ms < 2 * ml_default_hello_ms ||
+	    ml_default_dead_ms < ML_DEAD_MS_MIN ||
 	    ml_default_dead_ms > ML_DEAD_MS_MAX) {
-		pr_err("dead_ms must be at least twice hello_ms and at most %u\n",
-		       ML_DEAD_MS_MAX);
+		pr_err("dead_ms must be at least twice hello_ms, and %u..%u\n",
+		       ML_DEAD_MS_MIN, ML_DEAD_MS_MAX);
 		return -EINVAL;
 	}
 	return 0;

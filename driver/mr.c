@@ -37,6 +37,8 @@ static void ml_mr_free_work(struct work_struct *work)
 				    mr->access & (ML_ACCESS_LOCAL_WRITE |
 						  ML_ACCESS_REMOTE_WRITE));
 	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+	atomic64_sub(mr->npages, &mr->dev->pinned);
+	ml_dev_put(mr->dev);
 	mmdrop(mr->mm);
 	kvfree(mr->pages);
 	kfree_rcu(mr, rcu);
@@ -159,6 +161,9 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 			      &dev->mr_next, GFP_KERNEL);
 	if (err < 0)
 		goto err_unpin;
+	mr->dev = dev;
+	kref_get(&dev->ref);
+	atomic64_add(mr->npages, &dev->pinned);
 	/* A random tag makes a stale key unlikely to find a new MR. */
 	WRITE_ONCE(mr->key, idx << ML_KEY_TAG_BITS |
 			    (get_random_u32() & ((1U << ML_KEY_TAG_BITS) - 1)));
@@ -180,7 +185,7 @@ err_free:
 /* Unregister: no new lookups find it; work in flight keeps its pages. */
 void ml_mr_dereg(struct ml_mr *mr)
 {
-	xa_erase(&mr->ctx->dev->mrs, mr->key >> ML_KEY_TAG_BITS);
+	xa_erase(&mr->dev->mrs, mr->key >> ML_KEY_TAG_BITS);
 	atomic_dec(&mr->pd->uobj.usecnt);
 	ml_mr_put(mr);
 }

@@ -25,7 +25,8 @@ struct ml_pd {
  */
 struct ml_mr {
 	struct ml_uobj uobj;
-	struct ml_ctx *ctx;
+	struct ml_dev *dev;		/* referenced until the pages are unpinned */
+	struct ml_ctx *ctx;		/* only while registered */
 	struct ml_pd *pd;
 	u32 key;
 	u32 access;

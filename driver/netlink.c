@@ -25,6 +25,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "qp.h"
 #include "wire.h"
 
 static struct genl_family ml_genl_family;
@@ -48,12 +49,12 @@ static struct netlink_range_validation ml_dead_range = {
 };
 
 static const struct nla_policy ml_dev_get_policy[ML_A_DEV_NAME + 1] = {
-	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVS - 1),
+	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
 	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
 };
 
 static const struct nla_policy ml_dev_set_policy[ML_A_DEAD_MS + 1] = {
-	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVS - 1),
+	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
 	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
 	[ML_A_NODE_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &ml_node_id_range),
 	[ML_A_HELLO_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &ml_hello_range),
@@ -62,7 +63,7 @@ static const struct nla_policy ml_dev_set_policy[ML_A_DEAD_MS + 1] = {
 
 /* Selects a port: netdev, or device + port index.  Also PORT_UNBIND. */
 static const struct nla_policy ml_port_get_policy[ML_A_IFNAME + 1] = {
-	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVS - 1),
+	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
 	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
 	[ML_A_PORT_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_PORTS - 1),
 	[ML_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
@@ -70,7 +71,7 @@ static const struct nla_policy ml_port_get_policy[ML_A_IFNAME + 1] = {
 };
 
 static const struct nla_policy ml_port_bind_policy[ML_A_IFNAME + 1] = {
-	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVS - 1),
+	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
 	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
 	[ML_A_NODE_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &ml_node_id_range),
 	[ML_A_HELLO_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &ml_hello_range),
@@ -99,7 +100,39 @@ static int ml_nl_put_dev(struct sk_buff *skb, const struct ml_dev *dev)
 	    nla_put_u64_64bit(skb, ML_A_CAPS, ml_dev_caps(dev), ML_A_PAD) ||
 	    nla_put_u32(skb, ML_A_ABI_VERSION, ML_ABI_VERSION) ||
 	    nla_put_u16(skb, ML_A_ETHERTYPE, ml_ethertype) ||
-	    nla_put_u32(skb, ML_A_NUM_PORTS, dev->num_ports))
+	    nla_put_u32(skb, ML_A_NUM_PORTS, dev->num_ports) ||
+	    nla_put_u32(skb, ML_A_NUM_CTX, atomic_read(&dev->nr[0])) ||
+	    nla_put_u32(skb, ML_A_NUM_PDS, atomic_read(&dev->nr[ML_OBJ_PD])) ||
+	    nla_put_u32(skb, ML_A_NUM_MRS, atomic_read(&dev->nr[ML_OBJ_MR])) ||
+	    nla_put_u32(skb, ML_A_NUM_CQS, atomic_read(&dev->nr[ML_OBJ_CQ])) ||
+	    nla_put_u32(skb, ML_A_NUM_QPS, atomic_read(&dev->nr[ML_OBJ_QP])) ||
+	    nla_put_u64_64bit(skb, ML_A_PINNED_PAGES,
+			      atomic64_read(&dev->pinned), ML_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* A QP's state and counters; qp->lock held. */
+static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp)
+{
+	if (nla_put_u32(skb, ML_A_DEV_INDEX, qp->dev->index) ||
+	    nla_put_string(skb, ML_A_DEV_NAME, qp->dev->name) ||
+	    nla_put_u32(skb, ML_A_QPN, qp->qpn) ||
+	    nla_put_u8(skb, ML_A_QP_STATE, qp->state) ||
+	    nla_put_u8(skb, ML_A_QP_STATUS, qp->status) ||
+	    nla_put_u32(skb, ML_A_OWNER_PID, qp->owner) ||
+	    nla_put_u32(skb, ML_A_REMOTE_NODE, qp->remote_node) ||
+	    nla_put_u32(skb, ML_A_REMOTE_QPN, qp->remote_qpn) ||
+	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->port_index) ||
+	    nla_put_u32(skb, ML_A_SND_PSN, qp->snd_nxt) ||
+	    nla_put_u32(skb, ML_A_SND_UNA, qp->snd_una) ||
+	    nla_put_u32(skb, ML_A_RCV_PSN, qp->rcv_nxt) ||
+	    nla_put_u32(skb, ML_A_OUTSTANDING, qp->swq_tail - qp->swq_head) ||
+	    nla_put_u64_64bit(skb, ML_A_RETRANSMITS, qp->retransmits,
+			      ML_A_PAD) ||
+	    nla_put_u64_64bit(skb, ML_A_TIMEOUTS, qp->timeouts, ML_A_PAD) ||
+	    nla_put_u64_64bit(skb, ML_A_RNR_NAKS, qp->rnr_naks, ML_A_PAD) ||
+	    nla_put_u64_64bit(skb, ML_A_SEQ_NAKS, qp->seq_naks, ML_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -283,6 +316,18 @@ void ml_nl_notify_neigh(struct ml_port *port, const struct ml_neigh *n,
 						  ML_CMD_NEIGH_LOST_NTF);
 	if (skb)
 		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_neigh(skb, port, n));
+}
+
+/* Called with qp->lock held. */
+void ml_nl_notify_qp_error(struct ml_qp *qp)
+{
+	struct net *net = ml_dev_net(qp->dev);
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = ml_nl_ntf_start(net, &hdr, ML_CMD_QP_ERROR_NTF);
+	if (skb)
+		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_qp(skb, qp));
 }
 
 /* ------------------------------------------------------------------ */
@@ -580,6 +625,56 @@ out:
 	return err ?: skb->len;
 }
 
+/* QPs: cursor cb->args[0] device index, cb->args[1] next QP number. */
+static int ml_nl_qp_get_dumpit(struct sk_buff *skb,
+			       struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	unsigned long filter = cb->args[3];
+	unsigned long i, q;
+	struct ml_dev *dev;
+	struct ml_qp *qp;
+	void *hdr;
+	int err = 0;
+
+	rtnl_lock();
+	xa_for_each_start(&ml_devs, i, dev, cb->args[0]) {
+		if (i != cb->args[0])
+			cb->args[1] = 0;
+		cb->args[0] = i;
+		if (!net_eq(ml_dev_net(dev), net) || (filter && i != filter - 1))
+			continue;
+		rcu_read_lock();
+		xa_for_each_start(&dev->qps, q, qp, cb->args[1]) {
+			hdr = ml_nl_put_hdr(skb, NETLINK_CB(cb->skb).portid,
+					    cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					    ML_CMD_QP_GET);
+			if (!hdr) {
+				err = -EMSGSIZE;
+				break;
+			}
+			spin_lock_bh(&qp->lock);
+			err = ml_nl_put_qp(skb, qp);
+			spin_unlock_bh(&qp->lock);
+			if (err) {
+				genlmsg_cancel(skb, hdr);
+				break;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[1] = q + 1;
+		}
+		rcu_read_unlock();
+		if (err)
+			goto out;
+	}
+	cb->args[0] = ULONG_MAX;
+out:
+	rtnl_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
 static int ml_nl_port_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ml_port *port;
@@ -685,7 +780,7 @@ static int ml_nl_port_bind_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_BAD_ATTR(extack, err == -EEXIST ? attrs[ML_A_NODE_ID] :
 				attrs[ML_A_IFINDEX] ?: attrs[ML_A_IFNAME]);
 	if (!err)
-		err = ml_nl_reply_port(info, port, ML_CMD_PORT_GET);
+		err = ml_nl_reply_port(info, port, ML_CMD_PORT_BIND);
 out:
 	rtnl_unlock();
 	return err;
@@ -745,9 +840,7 @@ static int ml_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	other = node_id ? ml_dev_by_node_id(node_id) : NULL;
 	if (other && other != dev) {
-		ML_ERR_FMT(extack, "node id is used by another megalink device",
-			   "node id 0x%08x is used by %s", node_id,
-			   other->name);
+		NL_SET_ERR_MSG(extack, "node id is used by another megalink device");
 		NL_SET_BAD_ATTR(extack, attrs[ML_A_NODE_ID]);
 		err = -EEXIST;
 		goto out;
@@ -796,6 +889,13 @@ static const struct genl_ops ml_genl_ops[] = {
 		.cmd = ML_CMD_NEIGH_GET,
 		.start = ml_nl_dump_start,
 		.dumpit = ml_nl_neigh_get_dumpit,
+		.policy = ml_dev_get_policy,
+		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
+	},
+	{
+		.cmd = ML_CMD_QP_GET,
+		.start = ml_nl_dump_start,
+		.dumpit = ml_nl_qp_get_dumpit,
 		.policy = ml_dev_get_policy,
 		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
 	},

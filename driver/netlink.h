@@ -7,6 +7,7 @@
 struct ml_dev;
 struct ml_port;
 struct ml_neigh;
+struct ml_qp;
 
 int ml_genl_init(void);
 void ml_genl_exit(void);
@@ -16,5 +17,6 @@ void ml_nl_notify_dev(struct ml_dev *dev, u8 cmd);
 void ml_nl_notify_port(struct ml_port *port, bool up, u8 reason);
 void ml_nl_notify_neigh(struct ml_port *port, const struct ml_neigh *n,
 			bool found);
+void ml_nl_notify_qp_error(struct ml_qp *qp);
 
 #endif /* _ML_NETLINK_H */

@@ -14,6 +14,7 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -21,6 +22,7 @@
 #include "device.h"
 #include "discovery.h"
 #include "mr.h"
+#include "netlink.h"
 #include "port.h"
 #include "qp.h"
 
@@ -44,6 +46,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 		return -ENOMEM;
 	qp->ctx = ctx;
 	qp->dev = dev;
+	qp->owner = task_tgid_nr(current);
 	qp->pd = pd;
 	qp->scq = scq;
 	qp->rcq = rcq;
@@ -231,6 +234,7 @@ void ml_qp_error(struct ml_qp *qp, u8 status)
 	timer_delete(&qp->timer);
 	pr_debug("%s: qp %u: error, status %u\n", qp->dev->name, qp->qpn,
 		 status);
+	ml_nl_notify_qp_error(qp);
 }
 
 void ml_qp_kick(struct ml_qp *qp)

@@ -62,6 +62,7 @@ struct ml_qp {
 	struct ml_cq *scq, *rcq;
 	struct ml_ring *sq, *rq;
 	u32 qpn;
+	pid_t owner;
 	u32 sq_size, rq_size;
 	u32 max_send_sge, max_recv_sge, max_inline;
 	struct work_struct tx_work;

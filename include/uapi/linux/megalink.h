@@ -22,6 +22,7 @@
 
 #define ML_DEV_NAME_LEN		16	/* "ml%d", NUL-terminated */
 #define ML_MAX_PORTS		8	/* ports per device */
+#define ML_MAX_DEVICES		256	/* ml0 .. ml255 */
 
 /* Node ids 0 and 0xffffffff are reserved (unset / broadcast). */
 #define ML_NODE_ID_MIN		1U
@@ -59,6 +60,8 @@ enum ml_cmd {
 	ML_CMD_PORT_DOWN_NTF,
 	ML_CMD_NEIGH_FOUND_NTF,
 	ML_CMD_NEIGH_LOST_NTF,
+	ML_CMD_QP_GET,		/* dumpit [DEV_INDEX|DEV_NAME] */
+	ML_CMD_QP_ERROR_NTF,	/* a QP entered the error state */
 
 	__ML_CMD_MAX,
 	ML_CMD_MAX = __ML_CMD_MAX - 1
@@ -93,6 +96,27 @@ enum ml_attr {
 	ML_A_NEIGH_DEAD_MS,	/* u32, the dead interval the neighbour asked for */
 	ML_A_STATS,		/* nest, enum ml_stat */
 	ML_A_REASON,		/* u8, enum ml_link_reason (notifications) */
+	/* data plane */
+	ML_A_NUM_CTX,		/* u32, open files of the char device */
+	ML_A_NUM_PDS,		/* u32, and so on: objects of the device */
+	ML_A_NUM_MRS,		/* u32 */
+	ML_A_NUM_CQS,		/* u32 */
+	ML_A_NUM_QPS,		/* u32 */
+	ML_A_PINNED_PAGES,	/* u64, pages pinned by its MRs */
+	ML_A_QPN,		/* u32 */
+	ML_A_QP_STATE,		/* u8, enum ml_qp_state */
+	ML_A_QP_STATUS,		/* u8, enum ml_wc_status that caused the error */
+	ML_A_REMOTE_NODE,	/* u32 */
+	ML_A_REMOTE_QPN,	/* u32 */
+	ML_A_SND_PSN,		/* u32 */
+	ML_A_SND_UNA,		/* u32 */
+	ML_A_RCV_PSN,		/* u32 */
+	ML_A_OUTSTANDING,	/* u32, send WRs not completed */
+	ML_A_RETRANSMITS,	/* u64 */
+	ML_A_TIMEOUTS,		/* u64 */
+	ML_A_RNR_NAKS,		/* u64 */
+	ML_A_SEQ_NAKS,		/* u64 */
+	ML_A_OWNER_PID,		/* u32, process that created the QP */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
