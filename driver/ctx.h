@@ -70,7 +70,9 @@ struct ml_ctx {
  * @mask: entries - 1
  * @entry_size: bytes per entry
  * @pgoff: mmap offset in pages
- * @ref: the ring outlives its object while mapped (vm_ops open/close)
+ * @ref: held by the owning object and, for the duration of the call, by
+ *	mmap(); pages already mapped stay alive after vfree() because the
+ *	mapping holds page references (remap_vmalloc_range())
  */
 struct ml_ring {
 	struct ml_ring_hdr *hdr;

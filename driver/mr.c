@@ -78,11 +78,27 @@ bool ml_mr_range_ok(const struct ml_mr *mr, u64 addr, u64 len)
 	       addr - mr->addr <= mr->length - len;
 }
 
+/*
+ * Pin for writing even a read-only MR where the memory allows it: a
+ * read-only pin of never-touched anonymous memory would pin the shared
+ * zero page, and the process's later writes would go to copies the MR
+ * never sees.  Read-only mappings fall back to a read-only pin.
+ */
+static int ml_mr_pin_range(struct ml_mr *mr, unsigned long done,
+			   unsigned int gup)
+{
+	return pin_user_pages_fast((mr->addr & PAGE_MASK) + done * PAGE_SIZE,
+				   min_t(unsigned long, mr->npages - done,
+					 PAGE_SIZE / sizeof(struct page *)),
+				   gup, mr->pages + done);
+}
+
 static int ml_mr_pin(struct ml_mr *mr)
 {
+	bool need_write = mr->access & (ML_ACCESS_LOCAL_WRITE |
+					ML_ACCESS_REMOTE_WRITE);
 	unsigned long done = 0, lim;
-	unsigned int gup = FOLL_LONGTERM;
-	int n;
+	int n, err = 0;
 
 	lim = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	if (atomic64_add_return(mr->npages, &mr->mm->pinned_vm) > lim &&
@@ -90,26 +106,25 @@ static int ml_mr_pin(struct ml_mr *mr)
 		atomic64_sub(mr->npages, &mr->mm->pinned_vm);
 		return -ENOMEM;
 	}
-	if (mr->access & (ML_ACCESS_LOCAL_WRITE | ML_ACCESS_REMOTE_WRITE))
-		gup |= FOLL_WRITE;
 	while (done < mr->npages) {
-		n = pin_user_pages_fast((mr->addr & PAGE_MASK) + done * PAGE_SIZE,
-					min_t(unsigned long, mr->npages - done,
-					      PAGE_SIZE / sizeof(struct page *)),
-					gup, mr->pages + done);
+		n = ml_mr_pin_range(mr, done, FOLL_LONGTERM | FOLL_WRITE);
+		if (n <= 0 && !need_write)
+			n = ml_mr_pin_range(mr, done, FOLL_LONGTERM);
 		if (n <= 0) {
-			unpin_user_pages(mr->pages, done);
-			atomic64_sub(mr->npages, &mr->mm->pinned_vm);
-			return n ? n : -EFAULT;
+			err = n ? n : -EFAULT;
+			break;
 		}
 		done += n;
 		if (fatal_signal_pending(current)) {
-			unpin_user_pages(mr->pages, done);
-			atomic64_sub(mr->npages, &mr->mm->pinned_vm);
-			return -EINTR;
+			err = -EINTR;
+			break;
 		}
 	}
-	return 0;
+	if (err) {
+		unpin_user_pages(mr->pages, done);
+		atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+	}
+	return err;
 }
 
 /**

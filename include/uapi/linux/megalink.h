@@ -428,7 +428,8 @@ struct ml_ring_hdr {
 	__u32 flags;		/* kernel: ML_RING_F_* */
 	__u32 pad2[12];
 };
-#define ML_RING_F_ERROR		(1U << 0)	/* QP in error: no more work */
+/* QP rings: the QP is in error.  CQ ring: a completion was lost to overflow. */
+#define ML_RING_F_ERROR		(1U << 0)
 
 struct ml_create_cq {
 	__u32 size;
