@@ -18,12 +18,6 @@
 #define ML_DEV_DIR	"/dev/megalink"
 #define ML_CLASS_DIR	"/sys/class/megalink"
 
-struct ml_device {
-	int fd;
-	char name[ML_DEV_NAME_LEN];
-	char path[128];
-};
-
 ML_EXPORT int ml_device_open(const char *name, struct ml_device **out)
 {
 	struct ml_device *dev;
@@ -57,6 +51,8 @@ ML_EXPORT int ml_device_open(const char *name, struct ml_device **out)
 		snprintf(dev->path, sizeof(dev->path), "%s", name);
 	snprintf(dev->name, sizeof(dev->name), "%s", base);
 
+	pthread_mutex_init(&dev->lock, NULL);
+	dev->objs.prev = dev->objs.next = &dev->objs;
 	dev->fd = open(dev->path, O_RDWR | O_CLOEXEC);
 	if (dev->fd < 0) {
 		err = -errno;
@@ -69,6 +65,7 @@ ML_EXPORT int ml_device_open(const char *name, struct ml_device **out)
 		else
 			ml__fail(err, "device open %s: %s: %s", name, dev->path,
 				 ml_strerror(err));
+		pthread_mutex_destroy(&dev->lock);
 		free(dev);
 		return err;
 	}
@@ -80,7 +77,9 @@ ML_EXPORT void ml_device_close(struct ml_device *dev)
 {
 	if (!dev)
 		return;
+	ml__verbs_release_all(dev);
 	close(dev->fd);
+	pthread_mutex_destroy(&dev->lock);
 	free(dev);
 }
 

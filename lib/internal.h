@@ -7,6 +7,7 @@
 #ifndef MEGALINK_LIB_INTERNAL_H
 #define MEGALINK_LIB_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,27 @@ void *ml__vec_push(struct ml_vec *v);	/* zeroed slot or NULL */
 
 /* libnl error (NLE_*) to a negative errno. */
 int ml__nlerr_to_errno(int nlerr);
+
+/* ---- data plane (device.c, verbs.c) ---- */
+
+/* Intrusive list of the data-plane objects of a device. */
+struct ml_obj {
+	struct ml_obj *prev, *next;
+	int type;		/* enum ml_obj_type */
+};
+
+struct ml_device {
+	int fd;
+	char name[ML_DEV_NAME_LEN];
+	char path[128];
+	pthread_mutex_t lock;	/* objs, limits */
+	struct ml_obj objs;	/* list head */
+	int have_limits;
+	struct ml_limits limits;
+};
+
+/* Release every object still on the device's list (ml_device_close). */
+void ml__verbs_release_all(struct ml_device *dev);
 
 #endif
 

@@ -302,6 +302,515 @@ int ml_monitor_read(struct ml_monitor *mon, struct ml_event *ev);
 int ml_monitor_wait(struct ml_monitor *mon, struct ml_event *ev, int timeout_ms);
 void ml_monitor_close(struct ml_monitor *mon);
 
+/* ------------------------------------------------------------------ */
+/* Data plane: PD, MR, CQ, QP and work requests (MEGALINK_1.1)          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The verbs model without its ceremony: open a device, allocate a PD,
+ * register MRs, create CQs, create a QP and connect it to (peer node id,
+ * peer QP number) in one call, post work requests, poll completions.
+ *
+ * Rings are shared with the kernel by mmap().  The hot calls below
+ * (ml_post_send*, ml_post_recv, ml_cq_poll, ml_cq_peek/advance, ml_cq_arm)
+ * are static inline: they write descriptors into the mapped rings and read
+ * completions from them with acquire/release ordering, with no function
+ * call into the library and no system call; the only system call on the
+ * data path is the doorbell (ML_IOCTL_NOTIFY), one per batch of sends.
+ * Receives need no doorbell.
+ *
+ * Threads (as verbs users expect):
+ *  - one QP is posted to by one thread at a time (the send queue and the
+ *    receive queue may be posted to by two different threads);
+ *  - one CQ is polled by one thread at a time; other threads may post to
+ *    the QPs that complete on it meanwhile;
+ *  - setup and teardown calls (alloc/reg/create/destroy, ml_cq_wait) are
+ *    safe to call from any thread, but an object must not be destroyed
+ *    while another thread uses it.
+ *
+ * Lifetime: objects belong to their device.  Destroy QPs before the CQs
+ * and PD they use, MRs before their PD (-EBUSY otherwise).
+ * ml_device_close() releases whatever is left (the kernel destroys the
+ * objects when the file is released), after which every pointer to those
+ * objects is invalid.  Once the device is removed (its last port
+ * unbound), calls fail with -ENODEV, QPs are in error, and destroying
+ * objects still succeeds.
+ *
+ * fork(): a child shares the rings with its parent but not the library's
+ * view of them; it must not post or poll on the parent's objects, only
+ * ml_device_close() them.  The parent's MRs stay valid.
+ */
+
+/* Entries of every ring start this far into its mapping (one page). */
+#define ML_RING_ENTRIES_OFFSET	4096u
+
+/* Per-file limits (ML_IOCTL_QUERY_LIMITS). */
+struct ml_limits {
+	uint32_t max_pd;
+	uint32_t max_mr;
+	uint32_t max_cq;
+	uint32_t max_qp;
+	uint32_t max_cqe;		/* CQ depth */
+	uint32_t max_sq_wr;
+	uint32_t max_rq_wr;
+	uint32_t max_sge;		/* ML_MAX_SGE */
+	uint32_t max_inline;		/* ML_MAX_INLINE */
+	uint32_t max_qp_dev;		/* QPs per device, all files */
+	uint64_t max_msg_size;
+	uint64_t max_mr_size;
+	uint64_t reserved[4];
+};
+
+int ml_query_limits(struct ml_device *dev, struct ml_limits *out);
+
+/* Protection domain (opaque). */
+struct ml_pd;
+
+int ml_pd_alloc(struct ml_device *dev, struct ml_pd **out);
+/* -EBUSY (and the PD stays valid) while MRs or QPs use it. */
+int ml_pd_free(struct ml_pd *pd);
+
+/* Memory region.  All fields are read-only for the caller. */
+struct ml_mr {
+	void *addr;
+	uint64_t length;
+	uint32_t lkey;			/* for local SGEs */
+	uint32_t rkey;			/* for the peer's WRITE/READ */
+	uint32_t access;		/* ML_ACCESS_* */
+	uint32_t handle;		/* kernel handle */
+	struct ml_pd *pd;
+};
+
+/*
+ * Pin and register [addr, addr + length), any alignment, length > 0.
+ * access: ML_ACCESS_* (local read is implied).  -ENOMEM when the pinned
+ * total would exceed RLIMIT_MEMLOCK (without CAP_IPC_LOCK).
+ */
+int ml_mr_reg(struct ml_pd *pd, void *addr, size_t length, unsigned int access,
+	      struct ml_mr **out);
+int ml_mr_dereg(struct ml_mr *mr);
+
+static inline uint32_t ml_mr_lkey(const struct ml_mr *mr)
+{
+	return mr->lkey;
+}
+
+static inline uint32_t ml_mr_rkey(const struct ml_mr *mr)
+{
+	return mr->rkey;
+}
+
+/*
+ * One mapped ring.  Library-private state, public only so that the inline
+ * calls can reach it: do not write it.  @local is the index this side
+ * owns (producer of a SQ/RQ, consumer of a CQ); @cached is the last value
+ * read of the index the kernel owns (the SQ/RQ consumer).  Indices run
+ * freely over 32 bits; the slot of index i is i & mask.
+ */
+struct ml_ring {
+	struct ml_ring_hdr *hdr;
+	void *entries;			/* (char *)hdr + ML_RING_ENTRIES_OFFSET */
+	uint32_t mask;			/* size - 1 */
+	uint32_t size;			/* entries, a power of two */
+	uint32_t local;
+	uint32_t cached;
+	size_t map_size;
+};
+
+/* Completion queue.  Fields are library-private (see struct ml_ring). */
+struct ml_cq {
+	struct ml_ring ring;
+	struct ml_device *dev;
+	uint32_t handle;
+	uint32_t entries;		/* as created (power of two) */
+};
+
+/*
+ * entries: at least this many completions (rounded up to a power of two,
+ * at most ml_limits.max_cqe).  Size a CQ for every work request that can
+ * be outstanding on the QPs that use it.
+ */
+int ml_cq_create(struct ml_device *dev, uint32_t entries, struct ml_cq **out);
+/* -EBUSY (and the CQ stays valid) while a QP uses it. */
+int ml_cq_destroy(struct ml_cq *cq);
+
+/* QP attributes at creation.  Zero fields take the defaults shown. */
+struct ml_qp_init {
+	struct ml_cq *send_cq;		/* required */
+	struct ml_cq *recv_cq;		/* NULL: send_cq */
+	uint32_t sq_entries;		/* 0: 128; rounded up to a power of two */
+	uint32_t rq_entries;		/* 0: 128 */
+	uint32_t max_send_sge;		/* 0: 1; at most ML_MAX_SGE */
+	uint32_t max_recv_sge;		/* 0: 1 */
+	uint32_t max_inline;		/* 0: no inline sends; at most ML_MAX_INLINE */
+	uint32_t reserved0;
+	uint64_t reserved[4];
+};
+
+/* Reliable-connected queue pair.  Fields are library-private. */
+struct ml_qp {
+	struct ml_ring sq;		/* struct ml_send_wqe slots */
+	struct ml_ring rq;		/* struct ml_recv_wqe slots */
+	uint32_t sq_notified;		/* sq.local at the last doorbell */
+	uint32_t qpn;			/* device-wide QP number */
+	uint32_t handle;
+	uint32_t state;			/* enum ml_qp_state, as the library set it */
+	uint32_t max_send_sge;
+	uint32_t max_recv_sge;
+	uint32_t max_inline;
+	uint32_t reserved0;
+	uint64_t max_msg_size;
+	struct ml_device *dev;
+	struct ml_pd *pd;
+	struct ml_cq *send_cq;
+	struct ml_cq *recv_cq;
+};
+
+int ml_qp_create(struct ml_pd *pd, const struct ml_qp_init *attr, struct ml_qp **out);
+int ml_qp_destroy(struct ml_qp *qp);
+
+/* The QP number the peer needs for its ml_qp_connect(). */
+static inline uint32_t ml_qp_num(const struct ml_qp *qp)
+{
+	return qp->qpn;
+}
+
+/* Transport options of ml_qp_connect(); zero fields take kernel defaults. */
+struct ml_connect_opts {
+	uint32_t timeout_ms;		/* first retransmission timeout */
+	uint8_t retry_cnt;		/* 1..15 (default 7) */
+	uint8_t rnr_retry;		/* 1..15 (default 7) */
+	uint16_t reserved0;
+	uint32_t rnr_timer_ms;		/* wait after a receiver-not-ready NAK */
+	uint32_t reserved1;
+	uint64_t reserved[2];
+};
+
+/*
+ * Connect @qp to QP @remote_qpn of node @remote_node and make it ready to
+ * send (RESET/INIT -> RTS in one call).  opts may be NULL.
+ * -EHOSTUNREACH: no port of the device has @remote_node as a live
+ * neighbour.
+ */
+int ml_qp_connect(struct ml_qp *qp, uint32_t remote_node, uint32_t remote_qpn,
+		  const struct ml_connect_opts *opts);
+
+/* What the kernel knows about a QP (ML_IOCTL_QUERY_QP). */
+struct ml_qp_attr {
+	uint32_t state;			/* enum ml_qp_state */
+	uint32_t qpn;
+	uint32_t remote_node;
+	uint32_t remote_qpn;
+	uint32_t snd_psn;		/* next PSN to send */
+	uint32_t snd_una;		/* oldest unacknowledged PSN */
+	uint32_t rcv_psn;		/* next expected PSN */
+	uint32_t outstanding;		/* send WRs posted, not completed */
+	uint32_t status;		/* enum ml_wc_status that caused ERROR */
+	uint32_t reserved0;
+	uint64_t retransmits;
+	uint64_t timeouts;
+	uint64_t reserved[4];
+};
+
+int ml_qp_query(struct ml_qp *qp, struct ml_qp_attr *out);
+
+/* "reset", "init", "rtr", "rts", "error"; "unknown" otherwise. */
+const char *ml_qp_state_name(unsigned int state);
+/* "success", "local length error", ... for enum ml_wc_status. */
+const char *ml_wc_status_str(unsigned int status);
+/* "send", "write", "read", "recv", "recv_imm" for enum ml_wc_opcode. */
+const char *ml_wc_opcode_name(unsigned int opcode);
+
+/* A send work request. */
+struct ml_send_wr {
+	uint64_t wr_id;			/* returned in the completion */
+	uint32_t opcode;		/* enum ml_wr_opcode */
+	uint32_t flags;			/* ML_WR_F_SIGNALED, ML_WR_F_INLINE */
+	const struct ml_sge *sg_list;	/* local buffers: {addr, length, lkey} */
+	uint32_t num_sge;		/* 0..max_send_sge */
+	uint32_t imm;			/* SEND_IMM, WRITE_IMM (host order) */
+	uint64_t remote_addr;		/* WRITE*, READ */
+	uint32_t rkey;			/* WRITE*, READ */
+	uint32_t reserved;
+};
+
+/* A receive work request. */
+struct ml_recv_wr {
+	uint64_t wr_id;
+	const struct ml_sge *sg_list;
+	uint32_t num_sge;		/* 0..max_recv_sge (0: WRITE_IMM only) */
+	uint32_t reserved;
+};
+
+/* The doorbell itself; ml_qp_doorbell() skips it when nothing is new. */
+int ml_qp_notify(struct ml_qp *qp);
+
+/* Cold path of the inline calls: records why a post failed. */
+enum {
+	ML__PE_NULL = 1,	/* a NULL argument */
+	ML__PE_NOTCONN,		/* send before ml_qp_connect() */
+	ML__PE_QP_ERROR,	/* the kernel put the QP in error */
+	ML__PE_OPCODE,		/* a = opcode */
+	ML__PE_FLAGS,		/* a = flags */
+	ML__PE_NUM_SGE,		/* a = num_sge, b = limit */
+	ML__PE_SG_LIST,		/* num_sge > 0, sg_list NULL */
+	ML__PE_INLINE_LEN,	/* a = length, b = limit */
+	ML__PE_INLINE_OP,	/* a = opcode */
+	ML__PE_MSG_SIZE,	/* a = length, b = limit */
+	ML__PE_FULL,		/* a = entries */
+	ML__PE_REQ_RECV = 0x100	/* or'ed in: a receive */
+};
+int ml__post_fail(const struct ml_qp *qp, int code, uint64_t a, uint64_t b);
+/* Cold path of ml_cq_poll(): overflow (avail 0) or an impossible index. */
+int ml__cq_fail(const struct ml_cq *cq, uint32_t avail);
+
+#define ml__unlikely(x)	__builtin_expect(!!(x), 0)
+
+static inline uint32_t ml__load_acquire(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void ml__store_release(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Free SQ slots (0 when full). */
+static inline uint32_t ml_sq_space(struct ml_qp *qp)
+{
+	uint32_t used = qp->sq.local - qp->sq.cached;
+
+	if (used >= qp->sq.size) {
+		qp->sq.cached = ml__load_acquire(&qp->sq.hdr->consumer);
+		used = qp->sq.local - qp->sq.cached;
+		if (used >= qp->sq.size)
+			return 0;
+	}
+	return qp->sq.size - used;
+}
+
+/* Free RQ slots (0 when full). */
+static inline uint32_t ml_rq_space(struct ml_qp *qp)
+{
+	uint32_t used = qp->rq.local - qp->rq.cached;
+
+	if (used >= qp->rq.size) {
+		qp->rq.cached = ml__load_acquire(&qp->rq.hdr->consumer);
+		used = qp->rq.local - qp->rq.cached;
+		if (used >= qp->rq.size)
+			return 0;
+	}
+	return qp->rq.size - used;
+}
+
+/*
+ * Write one send work request into the SQ without ringing the doorbell:
+ * post a batch this way, then call ml_qp_doorbell() once.  The SGE list is
+ * copied, so it (and, with ML_WR_F_INLINE, the data) may be reused at
+ * once; without INLINE the buffers must stay untouched until completion.
+ * ML_WR_F_INLINE copies the bytes the SGEs point at into the descriptor
+ * (lkey ignored; total at most the QP's max_inline; not for READ).
+ * Returns 0, or -ENOTCONN (not connected), -EIO (QP in error), -ENOSPC
+ * (send queue full: poll the send CQ), -EINVAL (bad argument; see
+ * ml_last_error()).
+ */
+static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *wr)
+{
+	struct ml_send_wqe *wqe;
+	uint64_t total = 0;
+	uint32_t i, n, tail;
+
+	if (ml__unlikely(!qp || !wr))
+		return ml__post_fail(qp, ML__PE_NULL, 0, 0);
+	if (ml__unlikely(qp->state != ML_QPS_RTS))
+		return ml__post_fail(qp, ML__PE_NOTCONN, 0, 0);
+	if (ml__unlikely(__atomic_load_n(&qp->sq.hdr->flags, __ATOMIC_RELAXED) &
+			 ML_RING_F_ERROR))
+		return ml__post_fail(qp, ML__PE_QP_ERROR, 0, 0);
+	if (ml__unlikely(wr->opcode < ML_WR_SEND || wr->opcode > ML_WR_READ))
+		return ml__post_fail(qp, ML__PE_OPCODE, wr->opcode, 0);
+	if (ml__unlikely(wr->flags & ~(uint32_t)(ML_WR_F_SIGNALED | ML_WR_F_INLINE)))
+		return ml__post_fail(qp, ML__PE_FLAGS, wr->flags, 0);
+	n = wr->num_sge;
+	if (ml__unlikely(n > qp->max_send_sge))
+		return ml__post_fail(qp, ML__PE_NUM_SGE, n, qp->max_send_sge);
+	if (ml__unlikely(n && !wr->sg_list))
+		return ml__post_fail(qp, ML__PE_SG_LIST, 0, 0);
+	for (i = 0; i < n; i++)
+		total += wr->sg_list[i].length;
+	if (wr->flags & ML_WR_F_INLINE) {
+		if (ml__unlikely(wr->opcode == ML_WR_READ))
+			return ml__post_fail(qp, ML__PE_INLINE_OP, wr->opcode, 0);
+		if (ml__unlikely(total > qp->max_inline))
+			return ml__post_fail(qp, ML__PE_INLINE_LEN, total, qp->max_inline);
+	} else if (ml__unlikely(total > qp->max_msg_size)) {
+		return ml__post_fail(qp, ML__PE_MSG_SIZE, total, qp->max_msg_size);
+	}
+	if (ml__unlikely(!ml_sq_space(qp)))
+		return ml__post_fail(qp, ML__PE_FULL, qp->sq.size, 0);
+
+	tail = qp->sq.local;
+	wqe = (struct ml_send_wqe *)qp->sq.entries + (tail & qp->sq.mask);
+	__builtin_memset(wqe, 0, sizeof(*wqe));
+	wqe->wr_id = wr->wr_id;
+	wqe->opcode = (uint8_t)wr->opcode;
+	wqe->flags = (uint16_t)wr->flags;
+	if (wr->opcode == ML_WR_SEND_IMM || wr->opcode == ML_WR_WRITE_IMM)
+		wqe->imm = wr->imm;
+	if (wr->opcode >= ML_WR_WRITE) {
+		wqe->remote_addr = wr->remote_addr;
+		wqe->rkey = wr->rkey;
+	}
+	if (wr->flags & ML_WR_F_INLINE) {
+		uint32_t off = 0;
+
+		for (i = 0; i < n; i++) {
+			__builtin_memcpy(wqe->inline_data + off,
+					 (const void *)(uintptr_t)wr->sg_list[i].addr,
+					 wr->sg_list[i].length);
+			off += wr->sg_list[i].length;
+		}
+		wqe->inline_len = off;
+	} else {
+		wqe->num_sge = (uint8_t)n;
+		for (i = 0; i < n; i++)
+			wqe->sge[i] = wr->sg_list[i];
+	}
+	qp->sq.local = tail + 1;
+	ml__store_release(&qp->sq.hdr->producer, tail + 1);
+	return 0;
+}
+
+/* Ring the doorbell if anything was posted since the last one. */
+static inline int ml_qp_doorbell(struct ml_qp *qp)
+{
+	if (qp->sq.local == qp->sq_notified)
+		return 0;
+	return ml_qp_notify(qp);
+}
+
+/*
+ * ml_post_send_nodb() + ml_qp_doorbell().  If the doorbell fails the work
+ * request stays queued; the next doorbell submits it.
+ */
+static inline int ml_post_send(struct ml_qp *qp, const struct ml_send_wr *wr)
+{
+	int ret = ml_post_send_nodb(qp, wr);
+
+	return ret ? ret : ml_qp_doorbell(qp);
+}
+
+/*
+ * Write one receive work request into the RQ (no doorbell needed; allowed
+ * before ml_qp_connect()).  Returns 0, -EIO (QP in error), -ENOSPC
+ * (receive queue full) or -EINVAL.
+ */
+static inline int ml_post_recv(struct ml_qp *qp, const struct ml_recv_wr *wr)
+{
+	struct ml_recv_wqe *wqe;
+	uint32_t i, n, tail;
+
+	if (ml__unlikely(!qp || !wr))
+		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_NULL, 0, 0);
+	if (ml__unlikely(__atomic_load_n(&qp->rq.hdr->flags, __ATOMIC_RELAXED) &
+			 ML_RING_F_ERROR))
+		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_QP_ERROR, 0, 0);
+	n = wr->num_sge;
+	if (ml__unlikely(n > qp->max_recv_sge))
+		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_NUM_SGE, n,
+				     qp->max_recv_sge);
+	if (ml__unlikely(n && !wr->sg_list))
+		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_SG_LIST, 0, 0);
+	if (ml__unlikely(!ml_rq_space(qp)))
+		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_FULL, qp->rq.size, 0);
+
+	tail = qp->rq.local;
+	wqe = (struct ml_recv_wqe *)qp->rq.entries + (tail & qp->rq.mask);
+	__builtin_memset(wqe, 0, sizeof(*wqe));
+	wqe->wr_id = wr->wr_id;
+	wqe->num_sge = n;
+	for (i = 0; i < n; i++)
+		wqe->sge[i] = wr->sg_list[i];
+	qp->rq.local = tail + 1;
+	ml__store_release(&qp->rq.hdr->producer, tail + 1);
+	return 0;
+}
+
+/* Completions waiting in @cq (no syscall). */
+static inline int ml_cq_ready(const struct ml_cq *cq)
+{
+	uint32_t avail = ml__load_acquire(&cq->ring.hdr->producer) - cq->ring.local;
+
+	if (ml__unlikely(avail > cq->ring.size))
+		return ml__cq_fail(cq, avail);
+	return (int)avail;
+}
+
+/*
+ * Copy up to @max completions into @wc and consume them.  Returns the
+ * number copied (0: none), -EOVERFLOW once the CQ is drained if the kernel
+ * had to drop completions because it was full (size CQs for all the work
+ * that can be outstanding), or -EIO if the ring is corrupt.  No syscall.
+ */
+static inline int ml_cq_poll(struct ml_cq *cq, struct ml_cqe *wc, int max)
+{
+	const struct ml_cqe *cqes = (const struct ml_cqe *)cq->ring.entries;
+	uint32_t head = cq->ring.local;
+	int avail = ml_cq_ready(cq), i;
+
+	if (ml__unlikely(avail == 0 &&
+			 (__atomic_load_n(&cq->ring.hdr->flags, __ATOMIC_RELAXED) &
+			  ML_RING_F_ERROR)))
+		return ml__cq_fail(cq, 0);
+	if (avail <= 0 || max <= 0)
+		return avail < 0 ? avail : 0;
+	if (avail > max)
+		avail = max;
+	for (i = 0; i < avail; i++)
+		wc[i] = cqes[(head + (uint32_t)i) & cq->ring.mask];
+	cq->ring.local = head + (uint32_t)avail;
+	ml__store_release(&cq->ring.hdr->consumer, cq->ring.local);
+	return avail;
+}
+
+/* Zero-copy variant: the oldest completion in place, or NULL. */
+static inline const struct ml_cqe *ml_cq_peek(const struct ml_cq *cq)
+{
+	if (ml_cq_ready(cq) <= 0)
+		return NULL;
+	return (const struct ml_cqe *)cq->ring.entries + (cq->ring.local & cq->ring.mask);
+}
+
+/* Consume @n completions obtained with ml_cq_peek(). */
+static inline void ml_cq_advance(struct ml_cq *cq, uint32_t n)
+{
+	cq->ring.local += n;
+	ml__store_release(&cq->ring.hdr->consumer, cq->ring.local);
+}
+
+/*
+ * Ask for a wakeup of the device fd (poll()/epoll EPOLLIN) when the next
+ * completion arrives.  A store and a full barrier, no syscall.  Returns
+ * the number of completions already waiting: if it is not 0, poll the CQ
+ * instead of sleeping (they arrived before the arm took effect and may
+ * not wake anyone).  Each wakeup disarms the CQ: arm again before the
+ * next sleep.
+ */
+static inline int ml_cq_arm(struct ml_cq *cq)
+{
+	__atomic_store_n(&cq->ring.hdr->armed, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ml_cq_ready(cq);
+}
+
+/*
+ * Arm every CQ of @dev and wait until one has completions: 1 when a CQ of
+ * the device has completions, -ETIMEDOUT after @timeout_ms (-1: forever),
+ * -EINTR on a signal.  For epoll, use ml_device_fd() and ml_cq_arm().
+ */
+int ml_cq_wait(struct ml_device *dev, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
