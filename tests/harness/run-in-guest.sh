@@ -23,7 +23,9 @@
 #
 # Environment: ML_GUEST_TIMEOUT (default 900 s), ML_GUEST_MEM (MiB, 2048),
 # ML_GUEST_SMP (2), ML_QEMU (qemu-system-x86_64), ML_GUEST_APPEND (extra
-# kernel command line), ML_SPLAT_CHECK=0 disables the splat check.
+# kernel command line), ML_SPLAT_CHECK=0 disables the splat check,
+# ML_QEMU_EXTRA (extra qemu arguments, split on spaces: e.g. a
+# "-netdev socket,... -device virtio-net-pci,..." pair that joins guests).
 set -eu
 set -o pipefail
 
@@ -103,6 +105,7 @@ ml_note "booting $krel (timeout ${tmo}s, out $out)"
 t0=$(date +%s.%N)
 # qemu runs in the background so that an interrupt of this script (which
 # `timeout`, in its own process group, would not see) stops it too.
+read -ra qemu_extra <<<"${ML_QEMU_EXTRA:-}"
 fifo_dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-guest.XXXXXX")
 mkfifo "$fifo_dir/stdout"
 tee "$out/output.log" <"$fifo_dir/stdout" &
@@ -114,6 +117,7 @@ timeout --kill-after=10 "$tmo" "$qemu" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$out,mount_tag=mlout,security_model=none,multidevs=remap" \
 	-serial "file:$out/console.log" -serial stdio \
+	"${qemu_extra[@]}" \
 	</dev/null >"$fifo_dir/stdout" &
 qemu_pid=$!
 interrupted=''
