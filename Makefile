@@ -23,10 +23,10 @@ KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|
 
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools clean install check check-unit \
-	check-guest demo deps dkms-install sparse checkpatch
+.PHONY: all modules modules-all lib tools examples guest-tests clean install \
+	check check-unit check-guest demo deps dkms-install sparse checkpatch
 
-all: modules lib tools
+all: modules lib tools examples
 
 deps:
 	@scripts/deps.sh build
@@ -67,6 +67,16 @@ lib:
 tools: lib
 	$(MAKE) -C tools
 
+examples: lib
+	$(MAKE) -C examples
+
+# Test programs that run inside the guests (built on the host).
+guest-tests: lib tools examples
+	$(MAKE) -C tests/guest
+	$(MAKE) -C tests/unit guest_verbs
+	$(MAKE) -C tests/twoguest
+	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
+
 install: lib tools
 	$(MAKE) -C lib install
 	$(MAKE) -C tools install
@@ -77,9 +87,9 @@ dkms-install:
 check-unit: lib tools
 	$(MAKE) -C tests/unit check
 
-check-guest: modules-all lib tools
-	$(MAKE) -C tests/guest
+check-guest: modules-all guest-tests
 	@tests/run-guest-suite.sh
+	@tests/twoguest/run.sh 6.12
 
 check:
 	@scripts/deps.sh check
@@ -88,8 +98,9 @@ check:
 	@$(MAKE) --no-print-directory checkpatch
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory dkms-install
-	@$(MAKE) --no-print-directory -C tests/guest
+	@$(MAKE) --no-print-directory guest-tests
 	@tests/run-guest-suite.sh
+	@tests/twoguest/run.sh 6.12
 
 demo:
 	@scripts/deps.sh demo
@@ -102,4 +113,7 @@ clean:
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/guest clean
+	-$(MAKE) -C tests/twoguest clean
+	-$(MAKE) -C examples clean
+	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
 	rm -rf $(BUILD)

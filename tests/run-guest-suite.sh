@@ -3,7 +3,7 @@
 #
 # run-guest-suite.sh: the in-guest part of `make check`.  Boots each Debian
 # kernel (6.1, then 6.12) under QEMU with tests/harness/run-in-guest.sh and
-# runs tests/guest/run-suite.sh inside:
+# runs tests/in-guest.sh inside:
 #   6.1   insmod of build/<release>/megalink.ko      (ML_LOAD=insmod)
 #   6.12  modprobe of the DKMS-installed module      (ML_LOAD=modprobe)
 # The last line is "guest: N passed, N failed", counting kernel runs.
@@ -19,7 +19,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=harness/lib.sh disable=SC1091
 . "$repo/tests/harness/lib.sh"
 
-suite=tests/guest/run-suite.sh
+suite=tests/in-guest.sh
 if [ ! -x "$repo/$suite" ]; then
 	echo "run-guest-suite: *** $suite does not exist yet: running the harness placeholder ***"
 	suite=tests/harness/placeholder-suite.sh

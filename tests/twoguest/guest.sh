@@ -9,7 +9,7 @@ set -eu
 role=$1
 repo=${ML_REPO:-$(pwd)}
 tools=$repo/tools
-sizes=${ML_XFER_SIZES:-1 7 4097 65537 1048589 67108864}
+sizes=${ML_XFER_SIZES:-1 7 4097 65537 1048589 8388608}
 
 modprobe virtio_net 2>/dev/null || true
 peer=/tmp/peer

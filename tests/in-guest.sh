@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# in-guest.sh: everything make check runs inside one guest boot, in order:
+#   tests/guest/run-suite.sh         control plane (netlink, ioctl, pod, wire, lifetime)
+#   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
+#   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
+# Each prints its own summary; this script fails if any of them failed or
+# is missing.
+set -u
+cd "${ML_REPO:-$(dirname "$0")/..}" || exit 125
+
+rc=0
+for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh \
+	 tests/dataplane/run-suite.sh; do
+	echo
+	echo "######## $s"
+	if [ ! -x "$s" ]; then
+		echo "in-guest: *** $s is missing: FAILED ***"
+		rc=1
+		continue
+	fi
+	# A suite that needs the module unloaded gets it so.
+	[ -d /sys/module/megalink ] && rmmod megalink 2>/dev/null
+	if ! "$s"; then
+		echo "in-guest: $s FAILED"
+		rc=1
+	fi
+done
+exit $rc
