@@ -176,10 +176,8 @@ int ml_port_bind(struct net_device *netdev, struct ml_dev *dev, u32 node_id,
 		}
 		other = ml_dev_by_node_id(node_id);
 		if (other) {
-			ML_ERR_FMT(extack,
-				   "node id is used by another megalink device",
-				   "node id 0x%08x is used by %s",
-				   node_id, other->name);
+			NL_SET_ERR_MSG(extack,
+				       "node id is used by another megalink device");
 			return -EEXIST;
 		}
 		dev = ml_dev_create(dev_net(netdev), node_id, hello_ms,

@@ -218,6 +218,8 @@ void ml_qp_error(struct ml_qp *qp, u8 status)
 		return;
 	qp->state = ML_QPS_ERROR;
 	qp->status = status;
+	/* Before the flush, so that the event shows what was outstanding. */
+	ml_nl_notify_qp_error(qp);
 	for (; qp->swq_head != qp->swq_tail; qp->swq_head++) {
 		s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
 		ml_qp_complete_send(qp, s, ML_WC_WR_FLUSH_ERR);
@@ -234,7 +236,6 @@ void ml_qp_error(struct ml_qp *qp, u8 status)
 	timer_delete(&qp->timer);
 	pr_debug("%s: qp %u: error, status %u\n", qp->dev->name, qp->qpn,
 		 status);
-	ml_nl_notify_qp_error(qp);
 }
 
 void ml_qp_kick(struct ml_qp *qp)
@@ -315,6 +316,7 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	qp->retry_cnt = c->retry_cnt ?: ML_DEF_RETRY;
 	qp->rnr_retry = c->rnr_retry ?: ML_DEF_RETRY;
 	qp->rnr_timer_ms = c->rnr_timer_ms ?: ML_DEF_RNR_TIMER_MS;
+	qp->cwnd = ML_CWND_INIT;
 	qp->state = ML_QPS_RTS;
 out:
 	spin_unlock_bh(&qp->lock);

@@ -15,7 +15,9 @@ struct ml_port;
 struct sk_buff;
 
 #define ML_QPN_MAX		((1U << 24) - 1)
-#define ML_WINDOW		128	/* packets in flight per QP */
+#define ML_WINDOW		128	/* most packets in flight per QP */
+#define ML_CWND_INIT		32	/* congestion window at connect */
+#define ML_CWND_MIN		4
 #define ML_ACK_EVERY		16	/* request an ack this often */
 #define ML_MAX_RD		16	/* read responses queued per QP */
 #define ML_TX_BUDGET		64	/* packets per run of the tx work */
@@ -83,6 +85,8 @@ struct ml_qp {
 	u8 retries, rnr_retries;
 	u32 rto_ms;			/* current, with backoff */
 	bool rnr_wait;
+	bool tx_blocked;		/* the netdev refused a frame: retry soon */
+	u32 cwnd, cwnd_acc;		/* congestion window (AIMD), packets */
 	/* requester */
 	struct ml_swqe *swq;
 	u32 sq_cons;			/* our copy of the SQ consumer */
@@ -132,6 +136,8 @@ void ml_qp_exit(void);
 void ml_qp_tx_work(struct work_struct *work);
 void ml_qp_timer(struct timer_list *t);
 void ml_qp_rewind(struct ml_qp *qp, u32 psn);
+void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked);
+void ml_qp_cwnd_loss(struct ml_qp *qp);
 void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome);
 u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
 		int off, size_t len);

@@ -129,6 +129,13 @@ static struct ml_mr *ml_qp_rkey(struct ml_qp *qp, u32 rkey, u64 addr,
 	return mr;
 }
 
+/* Forget the READ responses not sent yet; lock held. */
+static void ml_qp_drop_rresp(struct ml_qp *qp)
+{
+	for (; qp->rresp_head != qp->rresp_tail; qp->rresp_head++)
+		ml_mr_put(qp->rresp[qp->rresp_head % ML_MAX_RD].mr);
+}
+
 /* Responder: a READ request at @psn; queue its responses.  Lock held. */
 static u8 ml_qp_read_req(struct ml_qp *qp, const struct ml_wire_data *d,
 			 u32 psn, u32 *npkts)
@@ -240,11 +247,26 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 	}
 	if (psn != qp->rcv_nxt) {
 		if (ml_psn_before(psn, qp->rcv_nxt)) {
-			/* Duplicate: answer reads again, re-ack the rest. */
+			/*
+			 * Duplicate: answer reads again (the requester lost
+			 * responses: those still queued are stale), re-ack
+			 * the rest.
+			 */
 			qp->dups++;
-			if (d->op == ML_OP_READ_REQ &&
-			    ml_qp_read_req(qp, d, psn, &npkts) == ML_ACK_OK)
-				ml_qp_kick(qp);
+			if (d->op == ML_OP_READ_REQ) {
+				ml_qp_drop_rresp(qp);
+				if (ml_qp_read_req(qp, d, psn, &npkts) ==
+				    ML_ACK_OK)
+					ml_qp_kick(qp);
+				/*
+				 * A re-request may reach past the original:
+				 * its PSNs are then taken, in order.
+				 */
+				if (ml_psn_before(qp->rcv_nxt, psn + npkts)) {
+					qp->rcv_nxt = psn + npkts;
+					qp->nak_sent = false;
+				}
+			}
 			ack = true;
 			ack_psn = qp->rcv_nxt - 1;
 		} else if (!qp->nak_sent) {
@@ -325,6 +347,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 		}
 		qp->swq_head++;
 	}
+	ml_qp_cwnd_grow(qp, psn - qp->snd_una);
 	qp->snd_una = psn;
 	/* Acknowledged beyond what we were about to resend: skip it. */
 	if (ml_psn_before(qp->snd_nxt, psn))
@@ -369,6 +392,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 			/* A response was lost: ask again from there. */
 			qp->rd_gap = true;
 			qp->retransmits++;
+			ml_qp_cwnd_loss(qp);
 			ml_qp_rewind(qp, s->first_psn + s->rd_recv);
 			ml_qp_kick(qp);
 		}
@@ -394,6 +418,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 		pos = 0;
 	}
 	s->rd_recv++;
+	ml_qp_cwnd_grow(qp, 1);
 	qp->rd_gap = false;
 	qp->snd_una = psn + 1;
 	if (ml_psn_before(qp->snd_nxt, qp->snd_una))
@@ -436,7 +461,7 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 	case ML_NAK_SEQ:
 		ml_qp_acked(qp, psn);
 		ml_qp_rewind(qp, qp->snd_una);
-		qp->retransmits++;
+		ml_qp_cwnd_loss(qp);
 		break;
 	case ML_NAK_RNR:
 		ml_qp_acked(qp, psn);

@@ -114,10 +114,11 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 
 	if (s->op == ML_OP_READ_REQ) {
 		/* One request for as many responses as the window allows. */
-		pkts = min_t(u32, s->npkts - qp->send_off,
-			     ML_WINDOW - (qp->snd_nxt - qp->snd_una));
-		if (!pkts)
+		u32 inflight = qp->snd_nxt - qp->snd_una;
+
+		if (inflight >= qp->cwnd)
 			return -EAGAIN;
+		pkts = min_t(u32, s->npkts - qp->send_off, qp->cwnd - inflight);
 	} else {
 		plen = min_t(u64, qp->pmtu, s->len - off);
 	}
@@ -149,7 +150,17 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 				d->imm = htonl(w->imm);
 			}
 		}
-		if (!((psn + 1) % ML_ACK_EVERY))
+		/*
+		 * Ask for an ack every ML_ACK_EVERY packets, and whenever
+		 * this packet fills the window or ends what there is to
+		 * send: the responder acks only when asked or every
+		 * ML_ACK_EVERY packets, and a sender waiting for an ack
+		 * that never comes would stall until its timer.
+		 */
+		if (!((psn + 1) % ML_ACK_EVERY) ||
+		    psn + 1 - qp->snd_una >= qp->cwnd ||
+		    (qp->send_off + 1 == s->npkts &&
+		     qp->swq_send + 1 == qp->swq_tail))
 			flags |= ML_PKT_F_ACKREQ;
 		ml_swqe_gather(s, off, skb_put(skb, plen), plen);
 	}
@@ -300,16 +311,63 @@ static void ml_qp_fetch(struct ml_qp *qp)
 	smp_store_release(&hdr->consumer, qp->sq_cons);
 }
 
+/*
+ * Congestion control, AIMD on the packet window: one more packet per
+ * window acknowledged, half the window on a loss (NAK, gap, timeout, or
+ * the local netdev refusing a frame).  qp->lock held.
+ */
+void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked)
+{
+	qp->cwnd_acc += acked;
+	while (qp->cwnd_acc >= qp->cwnd && qp->cwnd < ML_WINDOW) {
+		qp->cwnd_acc -= qp->cwnd;
+		qp->cwnd++;
+	}
+}
+
+void ml_qp_cwnd_loss(struct ml_qp *qp)
+{
+	qp->cwnd = max_t(u32, qp->cwnd / 2, ML_CWND_MIN);
+	qp->cwnd_acc = 0;
+}
+
+/* A request the netdev refused: go back to it and retry in a tick. */
+static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
+{
+	spin_lock_bh(&qp->lock);
+	if (!qp->dying && qp->state == ML_QPS_RTS &&
+	    !ml_psn_before(psn, qp->snd_una) &&
+	    ml_psn_before(psn, qp->snd_nxt)) {
+		ml_qp_rewind(qp, psn);
+		ml_qp_cwnd_loss(qp);
+		qp->tx_blocked = true;
+		mod_timer(&qp->timer, jiffies + 1);
+	}
+	spin_unlock_bh(&qp->lock);
+}
+
 static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
 		       struct sk_buff_head *q)
 {
+	const struct ml_wire_data *d;
 	struct sk_buff *skb;
+	bool request;
+	u32 psn;
 
 	while ((skb = __skb_dequeue(q))) {
-		if (port)
-			ml_tx_frame(port, skb, qp->dmac);
-		else
+		if (!port) {
 			kfree_skb(skb);
+			continue;
+		}
+		d = (const struct ml_wire_data *)skb->data;
+		request = d->hdr.type == ML_WIRE_DATA &&
+			  d->op != ML_OP_READ_RESP;
+		psn = ntohl(d->psn);
+		if (!ml_tx_frame(port, skb, qp->dmac) || !request)
+			continue;
+		/* The rest would be refused too. */
+		__skb_queue_purge(q);
+		ml_qp_tx_refused(qp, psn);
 	}
 }
 
@@ -339,7 +397,7 @@ void ml_qp_tx_work(struct work_struct *work)
 	ml_qp_fetch(qp);
 	while (ndev && n < ML_TX_BUDGET && qp->state == ML_QPS_RTS &&
 	       !qp->rnr_wait && qp->swq_send != qp->swq_tail &&
-	       qp->snd_nxt - qp->snd_una < ML_WINDOW &&
+	       qp->snd_nxt - qp->snd_una < qp->cwnd &&
 	       !ml_qp_build_req(qp, ndev, &q))
 		n++;
 	if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer))
@@ -379,9 +437,11 @@ void ml_qp_timer(struct timer_list *t)
 	spin_lock_bh(&qp->lock);
 	if (qp->dying || qp->state != ML_QPS_RTS)
 		goto out;
-	if (qp->rnr_wait) {
+	if (qp->rnr_wait || qp->tx_blocked) {
+		if (qp->rnr_wait)
+			ml_qp_rewind(qp, qp->snd_una);
 		qp->rnr_wait = false;
-		ml_qp_rewind(qp, qp->snd_una);
+		qp->tx_blocked = false;
 		kick = true;
 		goto out;
 	}
@@ -400,6 +460,7 @@ void ml_qp_timer(struct timer_list *t)
 		goto out;
 	}
 	qp->rto_ms = min(qp->rto_ms * 2, ML_MAX_TIMEOUT_MS);
+	ml_qp_cwnd_loss(qp);
 	qp->rd_gap = false;
 	ml_qp_rewind(qp, qp->snd_una);
 	kick = true;

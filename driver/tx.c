@@ -29,9 +29,11 @@ static struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len)
 	return skb;
 }
 
-/* Add the Ethernet header and queue the frame; counts the outcome. */
-void ml_tx_frame(struct ml_port *port, struct sk_buff *skb,
-			const u8 *dst_mac)
+/*
+ * Add the Ethernet header and queue the frame; counts the outcome.
+ * Return: 0, or -ENOBUFS when the netdev or its qdisc refused it.
+ */
+int ml_tx_frame(struct ml_port *port, struct sk_buff *skb, const u8 *dst_mac)
 {
 	unsigned int len = skb->len;
 	int rc;
@@ -40,15 +42,16 @@ void ml_tx_frame(struct ml_port *port, struct sk_buff *skb,
 			    len) < 0) {
 		kfree_skb(skb);
 		ml_stat_inc(port, ML_STAT_TX_ERRORS);
-		return;
+		return -ENOBUFS;
 	}
 	rc = dev_queue_xmit(skb);
 	if (net_xmit_eval(rc)) {
 		ml_stat_inc(port, ML_STAT_TX_ERRORS);
-		return;
+		return -ENOBUFS;
 	}
 	ml_stat_inc(port, ML_STAT_TX_FRAMES);
 	ml_stat_add(port, ML_STAT_TX_BYTES, len);
+	return 0;
 }
 
 void ml_tx_hello(struct ml_port *port)

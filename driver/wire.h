@@ -16,6 +16,6 @@ extern u16 ml_ethertype;
 int ml_rx(struct sk_buff *skb, struct net_device *ndev,
 	  struct packet_type *pt, struct net_device *orig_dev);
 void ml_tx_hello(struct ml_port *port);
-void ml_tx_frame(struct ml_port *port, struct sk_buff *skb, const u8 *dst_mac);
+int ml_tx_frame(struct ml_port *port, struct sk_buff *skb, const u8 *dst_mac);
 
 #endif /* _ML_WIRE_H */
