@@ -233,6 +233,7 @@ ML_EXPORT const char *ml_event_name(unsigned int type)
 	case ML_EV_PORT_DOWN:	return "port_down";
 	case ML_EV_NEIGH_FOUND:	return "neigh_found";
 	case ML_EV_NEIGH_LOST:	return "neigh_lost";
+	case ML_EV_QP_ERROR:	return "qp_error";
 	}
 	return "unknown";
 }

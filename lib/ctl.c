@@ -96,6 +96,7 @@ static int fill_dev(struct nlattr **tb, void *o)   { ml__fill_dev(tb, o);   retu
 static int fill_port(struct nlattr **tb, void *o)  { ml__fill_port(tb, o);  return 0; }
 static int fill_neigh(struct nlattr **tb, void *o) { ml__fill_neigh(tb, o); return 0; }
 static int fill_stats(struct nlattr **tb, void *o) { ml__fill_stats(tb, o); return 0; }
+static int fill_qp(struct nlattr **tb, void *o)    { ml__fill_qp(tb, o);    return 0; }
 
 static int dump(struct ml_ctl *ctl, uint8_t cmd, const char *dev, size_t elem,
 		int (*fill)(struct nlattr **, void *), void **out, size_t *n,
@@ -151,6 +152,13 @@ ML_EXPORT int ml_ctl_stats(struct ml_ctl *ctl, const char *dev,
 {
 	return dump(ctl, ML_CMD_STATS_GET, dev, sizeof(**out), fill_stats,
 		    (void **)out, n, "stats show");
+}
+
+ML_EXPORT int ml_ctl_qps(struct ml_ctl *ctl, const char *dev,
+			 struct ml_qp_info **out, size_t *n)
+{
+	return dump(ctl, ML_CMD_QP_GET, dev, sizeof(**out), fill_qp,
+		    (void **)out, n, "qp show");
 }
 
 /* ---- single objects ---- */

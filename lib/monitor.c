@@ -107,6 +107,7 @@ static uint32_t event_type(uint8_t cmd)
 	case ML_CMD_PORT_DOWN_NTF:	return ML_EV_PORT_DOWN;
 	case ML_CMD_NEIGH_FOUND_NTF:	return ML_EV_NEIGH_FOUND;
 	case ML_CMD_NEIGH_LOST_NTF:	return ML_EV_NEIGH_LOST;
+	case ML_CMD_QP_ERROR_NTF:	return ML_EV_QP_ERROR;
 	}
 	return ML_EV_NONE;
 }
@@ -138,6 +139,8 @@ static int queue_msg(struct ml_monitor *mon, struct nlmsghdr *nlh)
 	ml__fill_port(tb, &ev->port);
 	if (type == ML_EV_NEIGH_FOUND || type == ML_EV_NEIGH_LOST)
 		ml__fill_neigh(tb, &ev->neigh);
+	if (type == ML_EV_QP_ERROR)
+		ml__fill_qp(tb, &ev->qp);
 	return 0;
 }
 

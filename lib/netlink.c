@@ -348,6 +348,38 @@ void ml__fill_dev(struct nlattr **tb, struct ml_dev_attr *d)
 	d->abi_version = get_u32(tb[ML_A_ABI_VERSION]);
 	d->ethertype = get_u16(tb[ML_A_ETHERTYPE]);
 	d->num_ports = get_u32(tb[ML_A_NUM_PORTS]);
+	/* data-plane objects: all or nothing, so that the flag means something */
+	if (tb[ML_A_NUM_CTX] || tb[ML_A_NUM_PDS] || tb[ML_A_NUM_MRS] ||
+	    tb[ML_A_NUM_CQS] || tb[ML_A_NUM_QPS] || tb[ML_A_PINNED_PAGES]) {
+		d->flags |= ML_DEV_ATTR_F_OBJECTS;
+		d->num_ctx = get_u32(tb[ML_A_NUM_CTX]);
+		d->num_pds = get_u32(tb[ML_A_NUM_PDS]);
+		d->num_mrs = get_u32(tb[ML_A_NUM_MRS]);
+		d->num_cqs = get_u32(tb[ML_A_NUM_CQS]);
+		d->num_qps = get_u32(tb[ML_A_NUM_QPS]);
+		d->pinned_pages = get_u64(tb[ML_A_PINNED_PAGES]);
+	}
+}
+
+void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q)
+{
+	get_str(tb[ML_A_DEV_NAME], q->dev, sizeof(q->dev));
+	q->dev_index = get_u32(tb[ML_A_DEV_INDEX]);
+	q->qpn = get_u32(tb[ML_A_QPN]);
+	q->state = get_u8(tb[ML_A_QP_STATE]);
+	q->status = get_u8(tb[ML_A_QP_STATUS]);
+	q->owner_pid = get_u32(tb[ML_A_OWNER_PID]);
+	q->remote_node = get_u32(tb[ML_A_REMOTE_NODE]);
+	q->remote_qpn = get_u32(tb[ML_A_REMOTE_QPN]);
+	q->port_index = get_u32(tb[ML_A_PORT_INDEX]);
+	q->snd_psn = get_u32(tb[ML_A_SND_PSN]);
+	q->snd_una = get_u32(tb[ML_A_SND_UNA]);
+	q->rcv_psn = get_u32(tb[ML_A_RCV_PSN]);
+	q->outstanding = get_u32(tb[ML_A_OUTSTANDING]);
+	q->retransmits = get_u64(tb[ML_A_RETRANSMITS]);
+	q->timeouts = get_u64(tb[ML_A_TIMEOUTS]);
+	q->rnr_naks = get_u64(tb[ML_A_RNR_NAKS]);
+	q->seq_naks = get_u64(tb[ML_A_SEQ_NAKS]);
 }
 
 void ml__fill_port(struct nlattr **tb, struct ml_port_info *p)

@@ -118,13 +118,15 @@ int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_
 		o->obj = OBJ_NEIGH;
 	else if (!arg_matches(pos[0], "stats") || !arg_matches(pos[0], "statistics"))
 		o->obj = OBJ_STATS;
+	else if (!arg_matches(pos[0], "qp") || !arg_matches(pos[0], "qps"))
+		o->obj = OBJ_QP;
 	else if (!arg_matches(pos[0], "all"))
 		o->obj = OBJ_ALL;
 	else if (!arg_matches(pos[0], "monitor") || !arg_matches(pos[0], "watch"))
 		o->obj = OBJ_MONITOR;
 	else
 		return fail(err, errlen, "unknown object \"%s\" "
-			    "(dev, port, neigh, stats, all, monitor)", pos[0]);
+			    "(dev, port, neigh, stats, qp, all, monitor)", pos[0]);
 	i = 1;
 	/* iproute2 habit: "dev show ml0" */
 	if (i < npos && !arg_matches(pos[i], "show") && o->obj != OBJ_MONITOR)
@@ -214,7 +216,7 @@ int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, siz
 	if (o->help || o->version)
 		return 0;
 	if (!n)
-		return fail(err, errlen, "missing object: port or dev (try --help)");
+		return fail(err, errlen, "missing object: port, dev, neigh, stats or qp (try --help)");
 	obj = words[0];
 	verb = n > 1 ? words[1] : "show";
 	if (n > 1 && (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
@@ -322,7 +324,13 @@ int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, siz
 		o->cmd = ADM_STATS_SHOW;
 		goto show_dev;
 	}
-	return fail(err, errlen, "unknown object \"%s\" (port, dev, neigh, stats)", obj);
+	if (!arg_matches(obj, "qp") || !arg_matches(obj, "qps")) {
+		if (arg_matches(verb, "show") && arg_matches(verb, "list"))
+			return fail(err, errlen, "qp: unknown command \"%s\" (show)", verb);
+		o->cmd = ADM_QP_SHOW;
+		goto show_dev;
+	}
+	return fail(err, errlen, "unknown object \"%s\" (port, dev, neigh, stats, qp)", obj);
 
 show_dev:
 	for (i = 2; i < n; i++) {

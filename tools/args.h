@@ -19,6 +19,7 @@ enum stat_obj {
 	OBJ_PORT,
 	OBJ_NEIGH,
 	OBJ_STATS,
+	OBJ_QP,		/* queue pairs */
 	OBJ_ALL,
 	OBJ_MONITOR,
 	OBJ_MODULE,
@@ -41,6 +42,7 @@ enum admin_cmd {
 	ADM_DEV_SHOW,
 	ADM_NEIGH_SHOW,
 	ADM_STATS_SHOW,
+	ADM_QP_SHOW,
 };
 
 #define ADM_SET_NODE_ID	(1U << 0)

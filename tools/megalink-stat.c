@@ -28,14 +28,18 @@ static void usage(FILE *f)
 "       megalink-stat [OPTIONS] monitor\n"
 "       megalink-stat [OPTIONS] --module\n"
 "\n"
-"OBJECT := { dev | port | neigh | stats | all }   (no OBJECT: summary of all)\n"
-"  dev      devices: index, node id, timers, capabilities, port count\n"
+"OBJECT := { dev | port | neigh | stats | qp | all }  (no OBJECT: summary of all)\n"
+"  dev      devices: index, node id, timers, capabilities, port count, and\n"
+"           data-plane objects (contexts, PDs, MRs, CQs, QPs, pinned pages)\n"
 "  port     ports: netdev, link state, carrier, MTU, MAC, neighbour count\n"
 "  neigh    neighbours: the pod topology as this node sees it\n"
-"  stats    per-port counters (tx/rx frames, HELLOs, drops by reason)\n"
-"  all      everything (JSON: one object with the four arrays)\n"
+"  stats    per-port counters: frames, discovery (HELLOs), drops by reason,\n"
+"           reliable transport (data, ACK/NAK, retransmits, timeouts, drops)\n"
+"  qp       queue pairs: state, peer, PSNs, outstanding work, retransmits,\n"
+"           timeouts, NAKs, owner pid, and why an errored QP failed\n"
+"  all      everything (JSON: one object with the five arrays)\n"
 "  monitor  print events (port up/down, neighbour found/lost, device\n"
-"           new/del) as they arrive, until interrupted; alias: watch\n"
+"           new/del, QP error) as they arrive, until interrupted; alias: watch\n"
 "DEV      only this device (e.g. ml0)\n"
 "\n"
 "OPTIONS:\n"
@@ -48,7 +52,7 @@ static void usage(FILE *f)
 "  -V, --version   version\n"
 "\n"
 "Examples: megalink-stat;  megalink-stat -j neigh;  megalink-stat port ml0;\n"
-"          megalink-stat -j monitor;  megalink-stat --module\n"
+"          megalink-stat qp ml0;  megalink-stat -j monitor;  megalink-stat --module\n"
 "See megalink-stat(8).\n", f);
 }
 
@@ -153,6 +157,9 @@ int main(int argc, char **argv)
 		break;
 	case OBJ_STATS:
 		r = show_stats(ctl, &out, o.dev);
+		break;
+	case OBJ_QP:
+		r = show_qps(ctl, &out, o.dev);
 		break;
 	default:
 		r = show_all(ctl, &out, o.dev);

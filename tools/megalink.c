@@ -31,6 +31,7 @@ static void usage(FILE *f)
 "  megalink dev show [DEV]\n"
 "  megalink neigh show [DEV]\n"
 "  megalink stats show [DEV]\n"
+"  megalink qp show [DEV]\n"
 "\n"
 "  N   node id, decimal or 0x hex, 1..0xfffffffe\n"
 "  MS  milliseconds (hello 10..60000, dead 30..600000, dead >= 2 * hello)\n"
@@ -142,6 +143,9 @@ int main(int argc, char **argv)
 		break;
 	case ADM_STATS_SHOW:
 		r = show_stats(ctl, &out, a.dev);
+		break;
+	case ADM_QP_SHOW:
+		r = show_qps(ctl, &out, a.dev);
 		break;
 	default:
 		r = -EINVAL;

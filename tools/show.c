@@ -39,6 +39,12 @@ void json_dev_fields(struct jw *w, const struct ml_dev_attr *d)
 	jw_kuint(w, "abi_version", d->abi_version);
 	jw_kuint(w, "ethertype", d->ethertype);
 	jw_kuint(w, "ports", d->num_ports);
+	jw_kuint(w, "num_ctx", d->num_ctx);
+	jw_kuint(w, "num_pds", d->num_pds);
+	jw_kuint(w, "num_mrs", d->num_mrs);
+	jw_kuint(w, "num_cqs", d->num_cqs);
+	jw_kuint(w, "num_qps", d->num_qps);
+	jw_kuint(w, "pinned_pages", d->pinned_pages);
 }
 
 void json_port_fields(struct jw *w, const struct ml_port_info *p)
@@ -94,6 +100,39 @@ void json_stats_fields(struct jw *w, const struct ml_port_stats *s)
 	json_counters(w, s);
 }
 
+const char *qp_state_upper(unsigned int state)
+{
+	switch (state) {
+	case ML_QPS_RESET:	return "RESET";
+	case ML_QPS_INIT:	return "INIT";
+	case ML_QPS_RTR:	return "RTR";
+	case ML_QPS_RTS:	return "RTS";
+	case ML_QPS_ERROR:	return "ERROR";
+	}
+	return "UNKNOWN";
+}
+
+void json_qp_fields(struct jw *w, const struct ml_qp_info *q)
+{
+	jw_kstr(w, "dev", q->dev);
+	jw_kuint(w, "qpn", q->qpn);
+	jw_kstr(w, "state", qp_state_upper(q->state));
+	/* why it is in error; null while it is not */
+	jw_kstr(w, "status", q->state == ML_QPS_ERROR ? ml_wc_status_str(q->status) : NULL);
+	jw_kuint(w, "pid", q->owner_pid);
+	jw_kuint(w, "remote_node", q->remote_node);
+	jw_kuint(w, "remote_qpn", q->remote_qpn);
+	jw_kuint(w, "port", q->port_index);
+	jw_kuint(w, "snd_psn", q->snd_psn);
+	jw_kuint(w, "snd_una", q->snd_una);
+	jw_kuint(w, "rcv_psn", q->rcv_psn);
+	jw_kuint(w, "outstanding", q->outstanding);
+	jw_kuint(w, "retransmits", q->retransmits);
+	jw_kuint(w, "timeouts", q->timeouts);
+	jw_kuint(w, "rnr_naks", q->rnr_naks);
+	jw_kuint(w, "seq_naks", q->seq_naks);
+}
+
 /* ---- text ---- */
 
 static void text_dev(FILE *f, const struct ml_dev_attr *d)
@@ -128,23 +167,83 @@ static void text_neigh(FILE *f, const struct ml_neigh_info *n)
 		n->age_ms, n->dead_ms, n->caps);
 }
 
+/*
+ * A QP on one line: "qp ml0/17 state RTS peer node 0x00000002 qpn 5 port 0
+ * ... pid 812", then " status <text>" (the rest of the line, it may hold
+ * spaces) when the QP is in error.
+ */
+static void text_qp(FILE *f, const struct ml_qp_info *q)
+{
+	fprintf(f, "qp %s/%u state %s peer node 0x%08x qpn %u port %u "
+		"snd-psn %u snd-una %u rcv-psn %u outstanding %u "
+		"retransmits %" PRIu64 " timeouts %" PRIu64 " rnr-naks %" PRIu64
+		" seq-naks %" PRIu64 " pid %u",
+		q->dev, q->qpn, qp_state_upper(q->state), q->remote_node, q->remote_qpn,
+		q->port_index, q->snd_psn, q->snd_una, q->rcv_psn, q->outstanding,
+		q->retransmits, q->timeouts, q->rnr_naks, q->seq_naks, q->owner_pid);
+	if (q->state == ML_QPS_ERROR)
+		fprintf(f, " status %s", ml_wc_status_str(q->status));
+}
+
+/*
+ * Counters in text: one line per group, the group's name first, then
+ * "name value" pairs.  Counters this table does not know (newer than the
+ * tool, but named by the library) go to an "other" line.
+ */
+static const struct counter_group {
+	const char *label;
+	unsigned char stats[12];	/* enum ml_stat, 0-terminated */
+} counter_groups[] = {
+	{ "frames", { ML_STAT_TX_FRAMES, ML_STAT_TX_BYTES, ML_STAT_TX_ERRORS,
+		      ML_STAT_RX_FRAMES, ML_STAT_RX_BYTES } },
+	{ "discovery", { ML_STAT_TX_HELLO, ML_STAT_RX_HELLO, ML_STAT_NEIGH_FOUND,
+			 ML_STAT_NEIGH_LOST, ML_STAT_LINK_UP, ML_STAT_LINK_DOWN } },
+	{ "drops", { ML_STAT_DROP_SHORT, ML_STAT_DROP_VERSION, ML_STAT_DROP_TYPE,
+		     ML_STAT_DROP_LENGTH, ML_STAT_DROP_MALFORMED, ML_STAT_DROP_LOOP,
+		     ML_STAT_DROP_NEIGH_FULL, ML_STAT_DROP_NOMEM, ML_STAT_RX_NOT_MINE } },
+	{ "transport", { ML_STAT_RX_DATA, ML_STAT_TX_ACK, ML_STAT_RX_ACK,
+			 ML_STAT_TX_NAK, ML_STAT_RX_NAK, ML_STAT_RETRANSMITS,
+			 ML_STAT_TIMEOUTS, ML_STAT_RNR_NAKS, ML_STAT_DROP_CRC,
+			 ML_STAT_DROP_NO_QP, ML_STAT_DROP_SEQ } },
+};
+
+#define N_GROUPS (sizeof(counter_groups) / sizeof(counter_groups[0]))
+
+static int counter_grouped(unsigned int stat)
+{
+	unsigned int g, i;
+
+	for (g = 0; g < N_GROUPS; g++)
+		for (i = 0; counter_groups[g].stats[i]; i++)
+			if (counter_groups[g].stats[i] == stat)
+				return 1;
+	return 0;
+}
+
 static void text_counters(FILE *f, const struct ml_port_stats *s)
 {
-	unsigned int i, col = 0;
+	unsigned int g, i, other = 0;
 
+	for (g = 0; g < N_GROUPS; g++) {
+		const struct counter_group *grp = &counter_groups[g];
+
+		fprintf(f, "    %-9s", grp->label);
+		for (i = 0; grp->stats[i]; i++)
+			fprintf(f, " %s %" PRIu64, ml_stat_name(grp->stats[i]),
+				s->stats[grp->stats[i]]);
+		fputc('\n', f);
+	}
 	for (i = 0; i < ML_LIB_STATS_SLOTS; i++) {
 		const char *name = ml_stat_name(i);
 
-		if (!name)
+		if (!name || counter_grouped(i))
 			continue;
-		if (col % 6 == 0)
-			fputs(col ? "\n    " : "    ", f);
-		else
-			fputc(' ', f);
-		fprintf(f, "%s %" PRIu64, name, s->stats[i]);
-		col++;
+		if (!other++)
+			fprintf(f, "    %-9s", "other");
+		fprintf(f, " %s %" PRIu64, name, s->stats[i]);
 	}
-	fputc('\n', f);
+	if (other)
+		fputc('\n', f);
 }
 
 /* ---- objects ---- */
@@ -159,6 +258,10 @@ void print_dev(struct out *out, const struct ml_dev_attr *d)
 	}
 	text_dev(out->f, d);
 	fputc('\n', out->f);
+	if (d->flags & ML_DEV_ATTR_F_OBJECTS)
+		fprintf(out->f, "    objects ctx %u pd %u mr %u cq %u qp %u pinned %" PRIu64 "\n",
+			d->num_ctx, d->num_pds, d->num_mrs, d->num_cqs, d->num_qps,
+			d->pinned_pages);
 }
 
 void print_port(struct out *out, const struct ml_port_info *p, const struct ml_port_stats *s)
@@ -205,11 +308,24 @@ void print_stats(struct out *out, const struct ml_port_stats *s)
 	text_counters(out->f, s);
 }
 
+void print_qp(struct out *out, const struct ml_qp_info *q)
+{
+	if (out->o.json) {
+		jw_begin_object(&out->jw);
+		json_qp_fields(&out->jw, q);
+		jw_end_object(&out->jw);
+		return;
+	}
+	text_qp(out->f, q);
+	fputc('\n', out->f);
+}
+
 void print_event(struct out *out, const struct ml_event *ev)
 {
 	const char *name = ml_event_name(ev->type);
 	int port_ev = ev->type == ML_EV_PORT_UP || ev->type == ML_EV_PORT_DOWN;
 	int neigh_ev = ev->type == ML_EV_NEIGH_FOUND || ev->type == ML_EV_NEIGH_LOST;
+	int qp_ev = ev->type == ML_EV_QP_ERROR;
 
 	if (out->o.json) {
 		struct jw *w = &out->jw;
@@ -220,9 +336,12 @@ void print_event(struct out *out, const struct ml_event *ev)
 			json_port_fields(w, &ev->port);
 		else if (neigh_ev)
 			json_neigh_fields(w, &ev->neigh);
+		else if (qp_ev)
+			json_qp_fields(w, &ev->qp);
 		else
 			json_dev_fields(w, &ev->dev);
-		jw_kstr(w, "reason", ml_reason_name(ev->reason));
+		if (!qp_ev)	/* a QP error says why in "status" */
+			jw_kstr(w, "reason", ml_reason_name(ev->reason));
 		jw_end_object(w);
 		jw_end_line(w);
 		return;
@@ -232,6 +351,8 @@ void print_event(struct out *out, const struct ml_event *ev)
 		text_port(out->f, &ev->port);
 	else if (neigh_ev)
 		text_neigh(out->f, &ev->neigh);
+	else if (qp_ev)
+		text_qp(out->f, &ev->qp);
 	else
 		text_dev(out->f, &ev->dev);
 	if (port_ev)
@@ -337,6 +458,29 @@ static int list_stats(struct ml_ctl *ctl, struct out *out, const char *dev)
 	return 0;
 }
 
+static int list_qps(struct ml_ctl *ctl, struct out *out, const char *dev)
+{
+	struct ml_qp_info *q = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = ml_ctl_qps(ctl, dev, &q, &n);
+	if (err < 0)
+		return err;
+	for (i = 0; i < n; i++)
+		print_qp(out, &q[i]);
+	ml_free(q);
+	return 0;
+}
+
+/* In the summary: a kernel without ML_CMD_QP_GET simply has no QPs. */
+static int list_qps_opt(struct ml_ctl *ctl, struct out *out, const char *dev)
+{
+	int err = list_qps(ctl, out, dev);
+
+	return err == -EOPNOTSUPP ? 0 : err;
+}
+
 /*
  * JSON is built in memory and written only on success, so that a failure
  * never leaves half a document on stdout (only the error line on stderr).
@@ -407,6 +551,11 @@ int show_stats(struct ml_ctl *ctl, struct out *out, const char *dev)
 	return wrap_array(ctl, out, dev, list_stats);
 }
 
+int show_qps(struct ml_ctl *ctl, struct out *out, const char *dev)
+{
+	return wrap_array(ctl, out, dev, list_qps);
+}
+
 int show_all(struct ml_ctl *ctl, struct out *out, const char *dev)
 {
 	static const struct {
@@ -417,6 +566,7 @@ int show_all(struct ml_ctl *ctl, struct out *out, const char *dev)
 		{ "ports", list_ports },
 		{ "neighbours", list_neighs },
 		{ "stats", list_stats },
+		{ "qps", list_qps_opt },
 	};
 	struct out_opts saved = out->o;
 	int err = 0, held = 0;

@@ -92,11 +92,27 @@ struct ml_dev_attr {
 	uint64_t caps;			/* ML_DEV_CAP_* */
 	uint32_t abi_version;
 	uint16_t ethertype;
-	uint16_t reserved0;
+	uint16_t flags;			/* ML_DEV_ATTR_F_* (MEGALINK_1.2; was reserved0) */
 	uint32_t num_ports;
-	uint32_t reserved1;
-	uint64_t reserved[4];
+	/*
+	 * MEGALINK_1.2: the device's data-plane objects, in what were
+	 * reserved1 and reserved[0..2]: offsets of the fields above and the
+	 * size of the struct (88 bytes) are unchanged, and a program built
+	 * against 1.1 (which never read the reserved fields) still works.
+	 * Zero when the kernel does not report them (ML_DEV_ATTR_F_OBJECTS
+	 * clear).
+	 */
+	uint32_t num_ctx;		/* open files of /dev/megalink/<name> */
+	uint32_t num_pds;
+	uint32_t num_mrs;
+	uint32_t num_cqs;
+	uint32_t num_qps;
+	uint64_t pinned_pages;		/* pages pinned by its MRs */
+	uint64_t reserved[1];
 };
+
+/* struct ml_dev_attr.flags */
+#define ML_DEV_ATTR_F_OBJECTS	(1U << 0)	/* num_ctx..pinned_pages are valid */
 
 /* A port (ML_CMD_PORT_GET, PORT_BIND reply, PORT_UP/DOWN events). */
 struct ml_port_info {
@@ -258,6 +274,38 @@ int ml_ctl_unbind_port(struct ml_ctl *ctl, const char *dev, uint32_t port_index)
 int ml_ctl_dev_set(struct ml_ctl *ctl, const char *dev,
 		   const struct ml_dev_set_opts *opts);
 
+/* ---- MEGALINK_1.2 ---- */
+
+/* A queue pair of a device (ML_CMD_QP_GET dump, ML_EV_QP_ERROR event). */
+struct ml_qp_info {
+	char dev[ML_DEV_NAME_LEN];
+	uint32_t dev_index;
+	uint32_t qpn;			/* device-wide QP number */
+	uint32_t state;			/* enum ml_qp_state */
+	uint32_t status;		/* enum ml_wc_status that moved it to ERROR */
+	uint32_t owner_pid;		/* process that created it */
+	uint32_t remote_node;		/* peer node id (0: not connected) */
+	uint32_t remote_qpn;		/* peer QP number */
+	uint32_t port_index;		/* local port it sends on */
+	uint32_t snd_psn;		/* next PSN to send */
+	uint32_t snd_una;		/* oldest unacknowledged PSN */
+	uint32_t rcv_psn;		/* next expected PSN */
+	uint32_t outstanding;		/* send WRs posted, not completed */
+	uint64_t retransmits;
+	uint64_t timeouts;		/* retransmission timer expiries */
+	uint64_t rnr_naks;		/* receiver-not-ready NAKs */
+	uint64_t seq_naks;		/* sequence NAKs */
+	uint64_t reserved[4];
+};
+
+/*
+ * All QPs of the caller's network namespace, or of device @dev (NULL:
+ * all devices), ordered by device index and QP number.  Returns the count
+ * (also in *n); *out is malloc()ed (NULL when 0).  -EOPNOTSUPP from a
+ * kernel without ML_CMD_QP_GET.
+ */
+int ml_ctl_qps(struct ml_ctl *ctl, const char *dev, struct ml_qp_info **out, size_t *n);
+
 /* ------------------------------------------------------------------ */
 /* Events: the "monitor" multicast group                               */
 /* ------------------------------------------------------------------ */
@@ -272,6 +320,7 @@ enum ml_event_type {
 	ML_EV_PORT_DOWN,
 	ML_EV_NEIGH_FOUND,
 	ML_EV_NEIGH_LOST,
+	ML_EV_QP_ERROR,			/* MEGALINK_1.2: a QP entered ERROR */
 };
 
 struct ml_event {
@@ -282,10 +331,16 @@ struct ml_event {
 	struct ml_dev_attr dev;		/* DEV_*: the device; others: name/index */
 	struct ml_port_info port;	/* PORT_*: the port; NEIGH_*: the local port */
 	struct ml_neigh_info neigh;	/* NEIGH_* */
+	/*
+	 * QP_ERROR: the QP, its state and counters at the moment of the
+	 * error (dev and port also carry its device and port index).
+	 * Added in MEGALINK_1.2 at the end: sizeof(struct ml_event) grew.
+	 */
+	struct ml_qp_info qp;
 };
 
 /* "dev_new", "dev_del", "port_up", "port_down", "neigh_found",
- * "neigh_lost"; "unknown" otherwise. */
+ * "neigh_lost", "qp_error"; "unknown" otherwise. */
 const char *ml_event_name(unsigned int type);
 
 /* Subscribe to the monitor group in the caller's netns.  The socket is

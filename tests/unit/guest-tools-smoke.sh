@@ -57,7 +57,7 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$OUT/out" "$1" 2>"$OUT/pyerr"; then
 	fi
 }
 
-DEV_KEYS='{"dev","index","node_id","hello_ms","dead_ms","caps","abi_version","ethertype","ports"}'
+DEV_KEYS='{"dev","index","node_id","hello_ms","dead_ms","caps","abi_version","ethertype","ports","num_ctx","num_pds","num_mrs","num_cqs","num_qps","pinned_pages"}'
 PORT_KEYS='{"dev","port","ifname","ifindex","state","carrier","mtu","mac","neighbours"}'
 NEIGH_KEYS='{"dev","port","ifname","node_id","remote_dev","remote_port","mac","age_ms","dead_ms","caps"}'
 
@@ -93,7 +93,8 @@ sleep 2
 expect 0 "summary" -- "${A[@]}" "$T/megalink-stat"
 for re in '^dev ml0 index 0 node-id 0x0000000a ports 2 ' '^port ml0/0 ifname va .*state up carrier on' \
 	'^neigh ml0/0 ifname va node-id 0x0000000b remote ml1/0 ' '^neigh ml0/1 ifname va2 node-id 0x0000000b remote ml1/1 ' \
-	'^stats ml0/1 ifname va2' '^    tx_frames [0-9]+'; do
+	'^stats ml0/1 ifname va2' '^    frames +tx_frames [0-9]+' '^    transport +rx_data [0-9]+' \
+	'^    objects ctx 0 pd 0 mr 0 cq 0 qp 0 pinned 0$'; do
 	if grep -Eq "$re" "$OUT/out"; then ok "summary has /$re/"; else fail "summary lacks /$re/"; fi
 done
 
@@ -106,7 +107,7 @@ json_check "len(j) == 2 and all(set(n) == $NEIGH_KEYS and n['node_id'] == 10 and
 expect 0 "-j stats" -- "${A[@]}" "$T/megalink-stat" -j stats
 json_check 'len(j) == 2 and all(s["tx_hello"] > 0 and s["rx_hello"] > 0 and s["neigh_found"] >= 1 and "drop_short" in s for s in j)'
 expect 0 "-j -p all" -- "${A[@]}" "$T/megalink-stat" -j -p all
-json_check 'set(j) == {"devices","ports","neighbours","stats"} and len(j["neighbours"]) == 2'
+json_check 'set(j) == {"devices","ports","neighbours","stats","qps"} and len(j["neighbours"]) == 2 and j["qps"] == []'
 expect 0 "-j -s port" -- "${A[@]}" "$T/megalink-stat" -j -s port
 json_check 'all(p["stats"]["tx_hello"] > 0 for p in j)'
 expect 0 "megalink dev show" -- "${A[@]}" "$T/megalink" dev show ml0

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ START_TEST(test_other_names)
 	ck_assert_str_eq(ml_event_name(ML_EV_PORT_DOWN), "port_down");
 	ck_assert_str_eq(ml_event_name(ML_EV_NEIGH_FOUND), "neigh_found");
 	ck_assert_str_eq(ml_event_name(ML_EV_NEIGH_LOST), "neigh_lost");
+	ck_assert_str_eq(ml_event_name(ML_EV_QP_ERROR), "qp_error");
 	ck_assert_str_eq(ml_event_name(77), "unknown");
 	ck_assert_str_eq(ml_reason_name(ML_REASON_NONE), "none");
 	ck_assert_str_eq(ml_reason_name(ML_REASON_CARRIER), "carrier");
@@ -547,6 +549,14 @@ START_TEST(test_null_handles)
 	ck_assert_int_eq(ml_ctl_unbind(NULL, "eth0"), -EINVAL);
 	ck_assert_int_eq(ml_ctl_dev_set(NULL, "ml0", NULL), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(ml_last_error(), "dev set ml0"));
+	{
+		struct ml_qp_info *q = (void *)1;
+
+		ck_assert_int_eq(ml_ctl_qps(NULL, NULL, &q, &n), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(ml_last_error(), "qp show"));
+		ck_assert_int_eq(ml_ctl_qps(NULL, "ml0", &q, &n), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(ml_last_error(), "qp show ml0"));
+	}
 }
 END_TEST
 
@@ -619,6 +629,21 @@ START_TEST(test_struct_sizes)
 	ck_assert_int_lt(ML_STAT_MAX, ML_LIB_STATS_SLOTS);
 	ck_assert_int_ge(ML_LIB_INFO_PORTS, ML_MAX_PORTS);
 	ck_assert_uint_eq(sizeof(struct ml_query_device), 80);
+
+	/* MEGALINK_1.2 put the object counts into ml_dev_attr's reserved
+	 * space: the layout of the 1.0 fields and the size must not move */
+	ck_assert_uint_eq(sizeof(struct ml_dev_attr), 88);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, caps), 32);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, abi_version), 40);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, ethertype), 44);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, flags), 46);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, num_ports), 48);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, num_ctx), 52);
+	ck_assert_uint_eq(offsetof(struct ml_dev_attr, pinned_pages), 72);
+	/* struct ml_event grew by its qp member (at the end) in 1.2 */
+	ck_assert_uint_eq(offsetof(struct ml_event, qp),
+			  offsetof(struct ml_event, neigh) + sizeof(struct ml_neigh_info));
+	ck_assert_uint_eq(sizeof(struct ml_qp_info) % 8, 0);
 }
 END_TEST
 
@@ -744,6 +769,109 @@ START_TEST(test_fill_dev_and_stats)
 }
 END_TEST
 
+START_TEST(test_fill_dev_objects)
+{
+	struct nlattr *tb[ML_A_MAX + 1];
+	struct ml_dev_attr d;
+	struct nl_msg *msg = ntf(ML_CMD_DEV_GET);
+
+	nla_put_string(msg, ML_A_DEV_NAME, "ml2");
+	nla_put_u32(msg, ML_A_NUM_PORTS, 1);
+	nla_put_u32(msg, ML_A_NUM_CTX, 2);
+	nla_put_u32(msg, ML_A_NUM_PDS, 3);
+	nla_put_u32(msg, ML_A_NUM_MRS, 4);
+	nla_put_u32(msg, ML_A_NUM_CQS, 5);
+	nla_put_u32(msg, ML_A_NUM_QPS, 6);
+	nla_put_u64(msg, ML_A_PINNED_PAGES, 1ULL << 33);
+	parse(msg, tb);
+	memset(&d, 0, sizeof(d));
+	ml__fill_dev(tb, &d);
+	ck_assert_uint_eq(d.flags, ML_DEV_ATTR_F_OBJECTS);
+	ck_assert_uint_eq(d.num_ports, 1);
+	ck_assert_uint_eq(d.num_ctx, 2);
+	ck_assert_uint_eq(d.num_pds, 3);
+	ck_assert_uint_eq(d.num_mrs, 4);
+	ck_assert_uint_eq(d.num_cqs, 5);
+	ck_assert_uint_eq(d.num_qps, 6);
+	ck_assert_uint_eq(d.pinned_pages, 1ULL << 33);
+	ck_assert_uint_eq(d.reserved[0], 0);
+	nlmsg_free(msg);
+
+	/* an older kernel: no counts, no flag */
+	msg = ntf(ML_CMD_DEV_GET);
+	nla_put_string(msg, ML_A_DEV_NAME, "ml2");
+	nla_put_u32(msg, ML_A_NUM_PORTS, 1);
+	parse(msg, tb);
+	memset(&d, 0, sizeof(d));
+	ml__fill_dev(tb, &d);
+	ck_assert_uint_eq(d.flags, 0);
+	ck_assert_uint_eq(d.num_qps, 0);
+	ck_assert_uint_eq(d.pinned_pages, 0);
+	nlmsg_free(msg);
+}
+END_TEST
+
+START_TEST(test_fill_qp)
+{
+	struct nlattr *tb[ML_A_MAX + 1];
+	struct ml_qp_info q;
+	struct nl_msg *msg = ntf(ML_CMD_QP_ERROR_NTF);
+
+	nla_put_u32(msg, ML_A_DEV_INDEX, 4);
+	nla_put_string(msg, ML_A_DEV_NAME, "ml4");
+	nla_put_u32(msg, ML_A_QPN, 17);
+	nla_put_u8(msg, ML_A_QP_STATE, ML_QPS_ERROR);
+	nla_put_u8(msg, ML_A_QP_STATUS, ML_WC_RETRY_EXC_ERR);
+	nla_put_u32(msg, ML_A_OWNER_PID, 4242);
+	nla_put_u32(msg, ML_A_REMOTE_NODE, 0xb);
+	nla_put_u32(msg, ML_A_REMOTE_QPN, 5);
+	nla_put_u32(msg, ML_A_PORT_INDEX, 1);
+	nla_put_u32(msg, ML_A_SND_PSN, 0xffffff);
+	nla_put_u32(msg, ML_A_SND_UNA, 0xfffff0);
+	nla_put_u32(msg, ML_A_RCV_PSN, 77);
+	nla_put_u32(msg, ML_A_OUTSTANDING, 3);
+	nla_put_u64(msg, ML_A_RETRANSMITS, 1ULL << 40);
+	nla_put_u64(msg, ML_A_TIMEOUTS, 8);
+	nla_put_u64(msg, ML_A_RNR_NAKS, 9);
+	nla_put_u64(msg, ML_A_SEQ_NAKS, 10);
+	parse(msg, tb);
+	memset(&q, 0xff, sizeof(q));
+	memset(&q, 0, offsetof(struct ml_qp_info, reserved));
+	ml__fill_qp(tb, &q);
+	ck_assert_str_eq(q.dev, "ml4");
+	ck_assert_uint_eq(q.dev_index, 4);
+	ck_assert_uint_eq(q.qpn, 17);
+	ck_assert_uint_eq(q.state, ML_QPS_ERROR);
+	ck_assert_uint_eq(q.status, ML_WC_RETRY_EXC_ERR);
+	ck_assert_uint_eq(q.owner_pid, 4242);
+	ck_assert_uint_eq(q.remote_node, 0xb);
+	ck_assert_uint_eq(q.remote_qpn, 5);
+	ck_assert_uint_eq(q.port_index, 1);
+	ck_assert_uint_eq(q.snd_psn, 0xffffff);
+	ck_assert_uint_eq(q.snd_una, 0xfffff0);
+	ck_assert_uint_eq(q.rcv_psn, 77);
+	ck_assert_uint_eq(q.outstanding, 3);
+	ck_assert_uint_eq(q.retransmits, 1ULL << 40);
+	ck_assert_uint_eq(q.timeouts, 8);
+	ck_assert_uint_eq(q.rnr_naks, 9);
+	ck_assert_uint_eq(q.seq_naks, 10);
+	ck_assert_uint_eq(q.reserved[0], UINT64_MAX);	/* not written */
+	nlmsg_free(msg);
+
+	/* short or missing attributes read as 0, never over-read */
+	msg = ntf(ML_CMD_QP_GET);
+	nla_put(msg, ML_A_QPN, 2, "ab");
+	nla_put(msg, ML_A_RETRANSMITS, 2, "ab");
+	parse(msg, tb);
+	memset(&q, 0, sizeof(q));
+	ml__fill_qp(tb, &q);
+	ck_assert_uint_eq(q.qpn, 0);
+	ck_assert_uint_eq(q.retransmits, 0);
+	ck_assert_str_eq(q.dev, "");
+	nlmsg_free(msg);
+}
+END_TEST
+
 static Suite *lib_suite(void)
 {
 	Suite *s = suite_create("libmegalink");
@@ -785,6 +913,8 @@ static Suite *lib_suite(void)
 	tcase_add_test(tc, test_fill_port);
 	tcase_add_test(tc, test_fill_short_attrs);
 	tcase_add_test(tc, test_fill_dev_and_stats);
+	tcase_add_test(tc, test_fill_dev_objects);
+	tcase_add_test(tc, test_fill_qp);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("no-module");

@@ -170,15 +170,160 @@ START_TEST(test_json_dev_keys)
 	ck_assert_str_eq(cap_str(&c),
 		"{\"dev\":\"ml0\",\"index\":0,\"node_id\":16,\"hello_ms\":1000,"
 		"\"dead_ms\":4000,\"caps\":3,\"abi_version\":1,\"ethertype\":34997,"
-		"\"ports\":2}");
+		"\"ports\":2,\"num_ctx\":0,\"num_pds\":0,\"num_mrs\":0,\"num_cqs\":0,"
+		"\"num_qps\":0,\"pinned_pages\":0}");
 	cap_close(&c);
 
+	/* no object counts from the kernel: no objects line */
 	cap_open(&c);
 	out = mkout(&c, 0);
 	print_dev(&out, &d);
 	ck_assert_str_eq(cap_str(&c),
 		"dev ml0 index 0 node-id 0x00000010 ports 2 hello 1000ms dead 4000ms "
 		"caps 0x3 abi 1 ethertype 0x88b5\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_dev_objects)
+{
+	struct ml_dev_attr d = { .name = "ml1", .index = 1, .node_id = 2,
+				 .hello_ms = 100, .dead_ms = 400, .caps = 7,
+				 .abi_version = 1, .ethertype = 0x88b5, .num_ports = 1,
+				 .flags = ML_DEV_ATTR_F_OBJECTS, .num_ctx = 2,
+				 .num_pds = 3, .num_mrs = 4, .num_cqs = 5, .num_qps = 6,
+				 .pinned_pages = 16385 };
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_dev(&out, &d);
+	ck_assert_ptr_nonnull(strstr(cap_str(&c),
+		"\"ports\":1,\"num_ctx\":2,\"num_pds\":3,\"num_mrs\":4,\"num_cqs\":5,"
+		"\"num_qps\":6,\"pinned_pages\":16385}"));
+	cap_close(&c);
+
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_dev(&out, &d);
+	ck_assert_str_eq(cap_str(&c),
+		"dev ml1 index 1 node-id 0x00000002 ports 1 hello 100ms dead 400ms "
+		"caps 0x7 abi 1 ethertype 0x88b5\n"
+		"    objects ctx 2 pd 3 mr 4 cq 5 qp 6 pinned 16385\n");
+	cap_close(&c);
+}
+END_TEST
+
+static struct ml_qp_info sample_qp(void)
+{
+	struct ml_qp_info q = { .dev = "ml0", .dev_index = 0, .qpn = 17,
+				.state = ML_QPS_RTS, .status = ML_WC_SUCCESS,
+				.owner_pid = 812, .remote_node = 2, .remote_qpn = 5,
+				.port_index = 1, .snd_psn = 1001, .snd_una = 999,
+				.rcv_psn = 40, .outstanding = 2, .retransmits = 3,
+				.timeouts = 1, .rnr_naks = 4, .seq_naks = 5 };
+	return q;
+}
+
+START_TEST(test_qp_text)
+{
+	struct ml_qp_info q = sample_qp();
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_qp(&out, &q);
+	ck_assert_str_eq(cap_str(&c),
+		"qp ml0/17 state RTS peer node 0x00000002 qpn 5 port 1 snd-psn 1001 "
+		"snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 timeouts 1 "
+		"rnr-naks 4 seq-naks 5 pid 812\n");
+	cap_close(&c);
+
+	q.state = ML_QPS_ERROR;
+	q.status = ML_WC_RETRY_EXC_ERR;
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_qp(&out, &q);
+	ck_assert_str_eq(cap_str(&c),
+		"qp ml0/17 state ERROR peer node 0x00000002 qpn 5 port 1 snd-psn 1001 "
+		"snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 timeouts 1 "
+		"rnr-naks 4 seq-naks 5 pid 812 status retry count exceeded\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_qp_json)
+{
+	struct ml_qp_info q = sample_qp();
+	struct cap c;
+	struct out out;
+
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_qp(&out, &q);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"dev\":\"ml0\",\"qpn\":17,\"state\":\"RTS\",\"status\":null,"
+		"\"pid\":812,\"remote_node\":2,\"remote_qpn\":5,\"port\":1,"
+		"\"snd_psn\":1001,\"snd_una\":999,\"rcv_psn\":40,\"outstanding\":2,"
+		"\"retransmits\":3,\"timeouts\":1,\"rnr_naks\":4,\"seq_naks\":5}");
+	cap_close(&c);
+
+	q.state = ML_QPS_ERROR;
+	q.status = ML_WC_RNR_RETRY_EXC_ERR;
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_qp(&out, &q);
+	ck_assert_ptr_nonnull(strstr(cap_str(&c),
+		"\"state\":\"ERROR\",\"status\":\"RNR retry count exceeded\","));
+	cap_close(&c);
+
+	ck_assert_str_eq(qp_state_upper(ML_QPS_RESET), "RESET");
+	ck_assert_str_eq(qp_state_upper(ML_QPS_INIT), "INIT");
+	ck_assert_str_eq(qp_state_upper(ML_QPS_RTR), "RTR");
+	ck_assert_str_eq(qp_state_upper(ML_QPS_RTS), "RTS");
+	ck_assert_str_eq(qp_state_upper(ML_QPS_ERROR), "ERROR");
+	ck_assert_str_eq(qp_state_upper(99), "UNKNOWN");
+}
+END_TEST
+
+START_TEST(test_stats_text_groups)
+{
+	struct ml_port_stats s = { .dev = "ml0", .port_index = 1, .ifname = "eth1" };
+	struct cap c;
+	struct out out;
+	const char *t;
+	unsigned int i;
+	char key[64];
+
+	for (i = 0; i < ML_LIB_STATS_SLOTS; i++)
+		s.stats[i] = 100 + i;
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_stats(&out, &s);
+	t = cap_str(&c);
+	ck_assert_ptr_nonnull(strstr(t, "stats ml0/1 ifname eth1\n"
+		"    frames    tx_frames 102 tx_bytes 103 tx_errors 104 rx_frames 105 rx_bytes 106\n"
+		"    discovery tx_hello 107 rx_hello 108 "));
+	ck_assert_ptr_nonnull(strstr(t, "\n    drops     drop_short 113 "));
+	ck_assert_ptr_nonnull(strstr(t, " rx_not_mine 121\n"
+		"    transport rx_data 122 tx_ack 123 rx_ack 124 tx_nak 125 rx_nak 126 "
+		"retransmits 127 timeouts 128 rnr_naks 129 drop_crc 130 drop_no_qp 131 "
+		"drop_seq 132\n"));
+	/* every counter the library names appears exactly once */
+	for (i = 0; i < ML_LIB_STATS_SLOTS; i++) {
+		const char *name = ml_stat_name(i), *hit;
+
+		if (!name)
+			continue;
+		snprintf(key, sizeof(key), " %s %u", name, 100 + i);
+		hit = strstr(t, key);
+		ck_assert_msg(hit != NULL, "missing %s", key);
+		ck_assert_msg(strstr(hit + 1, key) == NULL, "twice: %s", key);
+	}
+	/* everything known is grouped: no "other" line */
+	ck_assert_ptr_null(strstr(t, "other"));
 	cap_close(&c);
 }
 END_TEST
@@ -290,6 +435,39 @@ START_TEST(test_json_event)
 }
 END_TEST
 
+START_TEST(test_json_event_qp_error)
+{
+	struct ml_event ev;
+	struct cap c;
+	struct out out;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ML_EV_QP_ERROR;
+	ev.qp = sample_qp();
+	ev.qp.state = ML_QPS_ERROR;
+	ev.qp.status = ML_WC_RETRY_EXC_ERR;
+	cap_open(&c);
+	out = mkout(&c, 1);
+	print_event(&out, &ev);
+	ck_assert_str_eq(cap_str(&c),
+		"{\"event\":\"qp_error\",\"dev\":\"ml0\",\"qpn\":17,\"state\":\"ERROR\","
+		"\"status\":\"retry count exceeded\",\"pid\":812,\"remote_node\":2,"
+		"\"remote_qpn\":5,\"port\":1,\"snd_psn\":1001,\"snd_una\":999,"
+		"\"rcv_psn\":40,\"outstanding\":2,\"retransmits\":3,\"timeouts\":1,"
+		"\"rnr_naks\":4,\"seq_naks\":5}\n");
+	cap_close(&c);
+
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_event(&out, &ev);
+	ck_assert_str_eq(cap_str(&c),
+		"qp_error qp ml0/17 state ERROR peer node 0x00000002 qpn 5 port 1 "
+		"snd-psn 1001 snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 "
+		"timeouts 1 rnr-naks 4 seq-naks 5 pid 812 status retry count exceeded\n");
+	cap_close(&c);
+}
+END_TEST
+
 /* ---- megalink-stat arguments ---- */
 
 #define ARGV(...) ((char *[]){ "megalink-stat", __VA_ARGS__, NULL })
@@ -328,6 +506,16 @@ START_TEST(test_stat_args)
 	ck_assert_int_eq(STAT(&o, "stats", "-s"), 0);
 	ck_assert_int_eq(o.obj, OBJ_STATS);
 	ck_assert_int_eq(o.out.stats, 1);
+	ck_assert_int_eq(STAT(&o, "qp"), 0);
+	ck_assert_int_eq(o.obj, OBJ_QP);
+	ck_assert_ptr_null(o.dev);
+	ck_assert_int_eq(STAT(&o, "-j", "qp", "show", "ml1"), 0);
+	ck_assert_int_eq(o.obj, OBJ_QP);
+	ck_assert_str_eq(o.dev, "ml1");
+	ck_assert_int_eq(STAT(&o, "q", "ml0"), 0);
+	ck_assert_int_eq(o.obj, OBJ_QP);
+	ck_assert_int_eq(STAT(&o, "qps"), 0);
+	ck_assert_int_eq(o.obj, OBJ_QP);
 	ck_assert_int_eq(STAT(&o, "all", "ml0"), 0);
 	ck_assert_int_eq(o.obj, OBJ_ALL);
 	ck_assert_int_eq(STAT(&o, "monitor"), 0);
@@ -427,6 +615,14 @@ START_TEST(test_admin_args_other)
 	ck_assert_int_eq(o.cmd, ADM_NEIGH_SHOW);
 	ck_assert_int_eq(ADMIN(&o, "stats", "show", "ml0"), 0);
 	ck_assert_int_eq(o.cmd, ADM_STATS_SHOW);
+	ck_assert_int_eq(ADMIN(&o, "qp", "show", "ml0"), 0);
+	ck_assert_int_eq(o.cmd, ADM_QP_SHOW);
+	ck_assert_str_eq(o.dev, "ml0");
+	ck_assert_int_eq(ADMIN(&o, "-j", "qp"), 0);
+	ck_assert_int_eq(o.cmd, ADM_QP_SHOW);
+	ck_assert_ptr_null(o.dev);
+	ck_assert_int_eq(ADMIN(&o, "qp", "destroy", "5"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "qp: unknown command"));
 
 	ck_assert_int_eq(ADMIN(&o, "dev", "frob"), -EINVAL);
 	ck_assert_int_eq(ADMIN(&o, "widget"), -EINVAL);
@@ -474,6 +670,11 @@ static Suite *tools_suite(void)
 	tcase_add_test(tc, test_json_neigh_keys);
 	tcase_add_test(tc, test_json_stats_keys);
 	tcase_add_test(tc, test_json_event);
+	tcase_add_test(tc, test_json_event_qp_error);
+	tcase_add_test(tc, test_dev_objects);
+	tcase_add_test(tc, test_qp_text);
+	tcase_add_test(tc, test_qp_json);
+	tcase_add_test(tc, test_stats_text_groups);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("args");
