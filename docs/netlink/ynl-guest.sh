@@ -132,6 +132,80 @@ run a ok --dump neigh-get
 run a ok --dump stats-get
 run a ok --do stats-get --json '{"dev-name": "ml0", "port-index": 0}'
 run b ok --dump neigh-get --json '{"dev-name": "ml1"}'
+run a ok --dump qp-get	# no QPs here: an empty dump that must decode
+run a ok --dump qp-get --json '{"dev-name": "ml0"}'
+run a ENODEV --dump qp-get --json '{"dev-index": 1}'	# filter checked in .start
+
+# A QP of ml0, by raw ioctls (no library): created, dumped in INIT, then
+# connected to a QP number ml1 does not have, with a 10 ms timeout and one
+# retry, so that it fails with RETRY_EXC_ERR and qp-error-ntf goes out.
+qpd=$ML_OUT/ynl-qp
+rm -f "$qpd".*
+/usr/bin/python3 - "$qpd" <<'PYEOF' &
+import fcntl, mmap, os, struct, sys, time
+base = sys.argv[1]
+def io(fd, nr, fmt, *vals):
+    buf = bytearray(struct.pack(fmt, *vals))
+    fcntl.ioctl(fd, 0xB580 + nr, buf, True)
+    return buf
+def wait(name):
+    for _ in range(600):
+        if os.path.exists(base + '.' + name):
+            return
+        time.sleep(0.1)
+    sys.exit('ynl-qp: timeout waiting for ' + name)
+def query(fd, qp):
+    return struct.unpack_from('<II', io(fd, 8, '<8I3Q2I', 64, 0, qp, *([0] * 10)), 12)
+fd = os.open('/dev/megalink/ml0', os.O_RDWR)
+pd = struct.unpack_from('<I', io(fd, 2, '<4I', 16, 0, 0, 0), 8)[0]
+cq = struct.unpack_from('<I', io(fd, 5, '<4I2Q', 32, 0, 16, 0, 0, 0), 12)[0]
+b = io(fd, 6, '<12I4Q', 80, 0, pd, cq, cq, 4, 4, 1, 1, 64, 0, 0, 0, 0, 0, 0)
+qp, qpn, sqoff, sqsize = struct.unpack_from('<IIQQ', b, 40)
+print(f'ynl-qp: pd {pd} cq {cq} qp {qp} qpn {qpn}', flush=True)
+open(base + '.init', 'w').close()
+wait('go')
+sq = mmap.mmap(fd, sqsize, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
+               offset=sqoff)
+# SEND, SIGNALED | INLINE, 2 bytes; then publish producer = 1.
+wqe = struct.pack('<QBBHIQII', 42, 1, 0, 3, 0, 0, 0, 2) + b'hi'
+sq[mmap.PAGESIZE:mmap.PAGESIZE + 128] = wqe + bytes(128 - len(wqe))
+sq[0:4] = struct.pack('<I', 1)
+io(fd, 7, '<6IBBHI', 32, 0, qp, 4660, 1, 10, 1, 1, 0, 0)
+io(fd, 9, '<4I', 16, 0, qp, 0)
+for _ in range(200):
+    st, _ = query(fd, qp)
+    if st == 4:
+        break
+    time.sleep(0.1)
+status = struct.unpack_from('<I', io(fd, 8, '<8I3Q2I', 64, 0, qp, *([0] * 10)), 60)[0]
+print(f'ynl-qp: state {st} status {status}', flush=True)
+open(base + ('.err' if st == 4 and status == 6 else '.bad'), 'w').close()
+wait('done')
+PYEOF
+qppid=$!
+for _ in $(seq 300); do
+	[ -e "$qpd.init" ] && break
+	sleep 0.2
+done
+if [ -e "$qpd.init" ]; then
+	run a ok --dump qp-get --json '{"dev-index": 0}'
+	touch "$qpd.go"
+	for _ in $(seq 300); do
+		if [ -e "$qpd.err" ] || [ -e "$qpd.bad" ]; then
+			break
+		fi
+		sleep 0.2
+	done
+	[ -e "$qpd.err" ] || { echo "!!! FAILED: the QP did not fail with RETRY_EXC_ERR"; fails=$((fails + 1)); }
+	run a ok --dump qp-get
+	run a ok --dump dev-get
+else
+	echo "!!! FAILED: could not create a QP"
+	fails=$((fails + 1))
+fi
+touch "$qpd.done"
+wait "$qppid" || { echo "!!! FAILED: the QP helper failed"; fails=$((fails + 1)); }
+run a ok --dump dev-get	# the QP's file is closed: the counts are 0 again
 run init ok --dump dev-get	# the initial netns sees no device
 run a ENODEV --do dev-get --json '{"dev-index": 1}'	# ml1 lives in netns b
 run a EINVAL --do dev-get
@@ -163,7 +237,7 @@ rm -f "$mon.run"
 wait "$monpid"
 echo "### notifications seen by a monitor in netns a"
 cat "$mon.json"
-for n in dev-new-ntf neigh-found-ntf port-up-ntf neigh-lost-ntf port-down-ntf dev-del-ntf; do
+for n in dev-new-ntf neigh-found-ntf port-up-ntf qp-error-ntf neigh-lost-ntf port-down-ntf dev-del-ntf; do
 	grep -q "\"name\": \"$n\"" "$mon.json" || { echo "!!! FAILED: no $n"; fails=$((fails + 1)); }
 done
 ip netns del a
