@@ -96,6 +96,7 @@ check:
 	@$(MAKE) --no-print-directory modules-all lib tools
 	@$(MAKE) --no-print-directory sparse
 	@$(MAKE) --no-print-directory checkpatch
+	@ML_REQUIRE=1 docs/netlink/validate.sh
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory dkms-install
 	@$(MAKE) --no-print-directory guest-tests

@@ -18,10 +18,14 @@ build_pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev libkmod-d
 # busybox for the initramfs, module tools, iproute2 for veth/netns.
 guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-static dkms kmod
 	iproute2 cpio xz-utils zstd util-linux"
+# make check only: checkpatch.pl and the netlink spec's schema come from
+# Debian's kernel source tarball; the spec check is Python.
+check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema"
 
 case $mode in
 build) pkgs=$build_pkgs ;;
-check | demo) pkgs="$build_pkgs $guest_pkgs" ;;
+check) pkgs="$build_pkgs $guest_pkgs $check_pkgs" ;;
+demo) pkgs="$build_pkgs $guest_pkgs" ;;
 *)
 	echo "usage: $0 build|check|demo" >&2
 	exit 2
