@@ -44,12 +44,20 @@ static void ml_mr_free_work(struct work_struct *work)
 	kfree_rcu(mr, rcu);
 }
 
+/*
+ * The last reference: unpin now in process context (deregistration,
+ * close), so that the pages are uncharged before the call returns; from
+ * softirq (a work request completing) through the work queue.
+ */
 static void ml_mr_release(struct kref *ref)
 {
 	struct ml_mr *mr = container_of(ref, struct ml_mr, ref);
 
 	INIT_WORK(&mr->free_work, ml_mr_free_work);
-	queue_work(ml_mr_wq, &mr->free_work);
+	if (in_task())
+		ml_mr_free_work(&mr->free_work);
+	else
+		queue_work(ml_mr_wq, &mr->free_work);
 }
 
 void ml_mr_put(struct ml_mr *mr)
@@ -97,15 +105,9 @@ static int ml_mr_pin(struct ml_mr *mr)
 {
 	bool need_write = mr->access & (ML_ACCESS_LOCAL_WRITE |
 					ML_ACCESS_REMOTE_WRITE);
-	unsigned long done = 0, lim;
+	unsigned long done = 0;
 	int n, err = 0;
 
-	lim = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	if (atomic64_add_return(mr->npages, &mr->mm->pinned_vm) > lim &&
-	    !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(mr->npages, &mr->mm->pinned_vm);
-		return -ENOMEM;
-	}
 	while (done < mr->npages) {
 		n = ml_mr_pin_range(mr, done, FOLL_LONGTERM | FOLL_WRITE);
 		if (n <= 0 && !need_write)
@@ -120,10 +122,8 @@ static int ml_mr_pin(struct ml_mr *mr)
 			break;
 		}
 	}
-	if (err) {
+	if (err)
 		unpin_user_pages(mr->pages, done);
-		atomic64_sub(mr->npages, &mr->mm->pinned_vm);
-	}
 	return err;
 }
 
@@ -142,6 +142,7 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 	      u32 access, struct ml_mr **out)
 {
 	struct ml_dev *dev = ctx->dev;
+	unsigned long lim;
 	struct ml_mr *mr;
 	u32 idx;
 	int err;
@@ -160,12 +161,21 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 	mr->npages = (PAGE_ALIGN(addr + length) - (addr & PAGE_MASK)) >>
 		     PAGE_SHIFT;
 	kref_init(&mr->ref);
-	mr->pages = kvcalloc(mr->npages, sizeof(*mr->pages), GFP_KERNEL);
+	mr->mm = ctx->mm;
+
+	/* Charge first: a request over the limit allocates nothing. */
+	lim = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	if (atomic64_add_return(mr->npages, &mr->mm->pinned_vm) > lim &&
+	    !capable(CAP_IPC_LOCK)) {
+		err = -ENOMEM;
+		goto err_charge;
+	}
+	mr->pages = kvcalloc(mr->npages, sizeof(*mr->pages),
+			     GFP_KERNEL | __GFP_NOWARN);
 	if (!mr->pages) {
 		err = -ENOMEM;
-		goto err_free;
+		goto err_charge;
 	}
-	mr->mm = ctx->mm;
 	mmgrab(mr->mm);
 	err = ml_mr_pin(mr);
 	if (err)
@@ -188,11 +198,11 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 
 err_unpin:
 	unpin_user_pages(mr->pages, mr->npages);
-	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
 err_mm:
 	mmdrop(mr->mm);
 	kvfree(mr->pages);
-err_free:
+err_charge:
+	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
 	kfree(mr);
 	return err;
 }

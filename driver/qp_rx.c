@@ -176,6 +176,17 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	if (d->op == ML_OP_WRITE) {
 		u64 addr = be64_to_cpu(d->raddr);
 
+		/*
+		 * The first packet checks the whole message, so that a
+		 * WRITE that would run past the MR changes nothing at all.
+		 */
+		if (first) {
+			mr = ml_qp_rkey(qp, ntohl(d->rkey), addr, msg_len,
+					ML_ACCESS_REMOTE_WRITE);
+			if (!mr)
+				return ML_NAK_ACCESS;
+			ml_mr_put(mr);
+		}
 		mr = ml_qp_rkey(qp, ntohl(d->rkey), addr, plen,
 				ML_ACCESS_REMOTE_WRITE);
 		if (!mr)
@@ -369,6 +380,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 	struct ml_swqe *s;
 	u64 off, pos;
 	unsigned int i;
+	int doff;
 	u32 n;
 
 	/* Earlier SENDs and WRITEs are implicitly acknowledged. */
@@ -402,9 +414,9 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 	if (plen != min_t(u64, qp->pmtu, s->len - off))
 		return ML_STAT_DROP_MALFORMED;
 	pos = off;
+	doff = sizeof(*d);
 	for (i = 0; i < s->wqe.num_sge && plen; i++) {
 		const struct ml_sge *g = &s->wqe.sge[i];
-		int doff = sizeof(*d);
 
 		if (pos >= g->length) {
 			pos -= g->length;

@@ -116,9 +116,13 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		/* One request for as many responses as the window allows. */
 		u32 inflight = qp->snd_nxt - qp->snd_una;
 
-		if (inflight >= qp->cwnd)
+		/*
+		 * One READ request in flight at a time, for a window of
+		 * responses: the responder queues only ML_MAX_RD of them.
+		 */
+		if (inflight)
 			return -EAGAIN;
-		pkts = min_t(u32, s->npkts - qp->send_off, qp->cwnd - inflight);
+		pkts = min_t(u32, s->npkts - qp->send_off, qp->cwnd);
 	} else {
 		plen = min_t(u64, qp->pmtu, s->len - off);
 	}
