@@ -1,0 +1,217 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run-suite.sh: the megalink data-plane suite (tests/dataplane), inside a
+# harness guest as root:
+#
+#   make -C tests/dataplane
+#   tests/harness/run-in-guest.sh --kernel 6.12 -- tests/dataplane/run-suite.sh
+#
+# Loads the module (tests/harness/ml-load.sh, i.e. insmod $ML_KO or
+# ML_LOAD=modprobe) unless it is loaded, builds two nodes per pair: netns
+# dpa/dpb joined by a veth pair va/vb (MTU 1500, node ids 0xa/0xb) and
+# dpc/dpd joined by vc/vd (MTU 9000, 0xc/0xd), each end bound as its own
+# megalink device.  Runs every Check program (each test forks one process
+# per node, each in its own netns), prints Check's lines and summary per
+# program, checks the kernel log after each, removes the nodes, unloads the
+# module, and ends with the line "N passed, N failed".  Exit status 0 only
+# if nothing failed.
+#
+# Environment:
+#   ML_DP_TESTS         runs to do (default: all): data1500 data9000 access
+#                    peer faults hostile hugemr
+#   ML_DP_PROG_TIMEOUT  seconds per program (default 420)
+#   CK_RUN_CASE / CK_RUN_SUITE / CK_VERBOSITY   as Check defines them
+set -eu
+set -o pipefail
+
+repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+here=$repo/tests/dataplane
+out=${ML_OUT:-/tmp/megalink-dp-out}
+runs=${ML_DP_TESTS:-data1500 data9000 access peer faults hostile hugemr}
+prog_timeout=${ML_DP_PROG_TIMEOUT:-420}
+mkdir -p "$out"
+cd "$repo"
+
+passed=0 failed=0 skipped=0
+declare -a summary=()
+
+fail_setup() {
+	echo "run-suite.sh: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || fail_setup "must run as root (inside the test guest)"
+[ -x "$here/dp_ctl" ] || fail_setup "$here/dp_ctl not built (make -C tests/dataplane)"
+
+echo "== megalink data-plane suite: kernel $(uname -r), module ${ML_LOAD:-insmod ${ML_KO:-?}}"
+modprobe veth 2>/dev/null || true
+DP_HAVE_NETEM=1
+if ! modprobe sch_netem 2>/dev/null || ! command -v tc >/dev/null; then
+	DP_HAVE_NETEM=0
+	echo "ML-SKIP-NOTE: sch_netem or tc missing: the fault-injection tests will skip"
+fi
+export DP_HAVE_NETEM
+
+if [ ! -d /sys/module/megalink ]; then
+	"$repo/tests/harness/ml-load.sh" hello_ms=100 dead_ms=1000 ||
+		fail_setup "cannot load the module"
+fi
+
+# mkpair NS_A NS_B IF_A IF_B MTU NODE_A NODE_B: prints "DEV_A DEV_B"
+mkpair() {
+	local a=$1 b=$2 ia=$3 ib=$4 mtu=$5 da db
+	ip netns del "$a" 2>/dev/null || true
+	ip netns del "$b" 2>/dev/null || true
+	ip netns add "$a"
+	ip netns add "$b"
+	ip link add "$ia" mtu "$mtu" netns "$a" type veth peer name "$ib" mtu "$mtu" netns "$b"
+	ip -n "$a" link set lo up
+	ip -n "$b" link set lo up
+	ip -n "$a" link set "$ia" up
+	ip -n "$b" link set "$ib" up
+	da=$(ip netns exec "$a" "$here/dp_ctl" bind "$ia" "$6") || return 1
+	db=$(ip netns exec "$b" "$here/dp_ctl" bind "$ib" "$7") || return 1
+	ip netns exec "$a" "$here/dp_ctl" wait "$da" 15 || return 1
+	ip netns exec "$b" "$here/dp_ctl" wait "$db" 15 || return 1
+	echo "$da $db"
+}
+
+ab=$(mkpair dpa dpb va vb 1500 0xa 0xb) || fail_setup "cannot build nodes dpa/dpb"
+cd_=$(mkpair dpc dpd vc vd 9000 0xc 0xd) || fail_setup "cannot build nodes dpc/dpd"
+echo "nodes: dpa/va ${ab% *} (0xa) <-> dpb/vb ${ab#* } (0xb), mtu 1500"
+echo "nodes: dpc/vc ${cd_% *} (0xc) <-> dpd/vd ${cd_#* } (0xd), mtu 9000"
+
+splat_re='BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kernel BUG|refcount_t:|list_add corruption|list_del corruption|possible recursive locking|circular locking dependency|INFO: task .* blocked|Call Trace:|RCU stall|unreferenced object'
+
+# run NAME PROGRAM PAIR(ab|cd) [VAR=VALUE...]
+run() {
+	local name=$1 prog=$2 pair=$3 devs log klog kstart rc line n f e sk ok t0
+	shift 3
+	if [ "$pair" = ab ]; then
+		devs=$ab
+		set -- DP_NS_A=dpa DP_NS_B=dpb DP_IF_A=va DP_IF_B=vb "$@"
+	else
+		devs=$cd_
+		set -- DP_NS_A=dpc DP_NS_B=dpd DP_IF_A=vc DP_IF_B=vd "$@"
+	fi
+	set -- DP_DEV_A="${devs% *}" DP_DEV_B="${devs#* }" "$@"
+	log=$out/$name.log
+	klog=$out/dmesg-$name.txt
+	echo
+	echo "== $name: $prog $*"
+	if [ ! -x "$here/$prog" ]; then
+		echo "run-suite.sh: $here/$prog not built (make -C tests/dataplane)"
+		failed=$((failed + 1))
+		summary+=("$name: NOT BUILT")
+		return 0
+	fi
+	kstart=$(dmesg | wc -l)
+	echo "megalink-dp: start $name" >/dev/kmsg 2>/dev/null || true
+	t0=$(date +%s)
+	set +e
+	env "$@" timeout -k 10 "$prog_timeout" "$here/$prog" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	echo "megalink-dp: end $name" >/dev/kmsg 2>/dev/null || true
+	dmesg | tail -n +"$((kstart + 1))" >"$klog" || true
+	echo "($name took $(($(date +%s) - t0)) s, exit $rc)"
+
+	line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n 1 || true)
+	sk=$(grep -c '^ML-SKIP:' "$log" || true)
+	if [ -z "$line" ]; then
+		echo "run-suite.sh: $name printed no Check summary (exit $rc)"
+		failed=$((failed + 1))
+		summary+=("$name: no Check summary, exit $rc")
+	else
+		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+		e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+		ok=$((n - f - e - sk))
+		[ "$ok" -ge 0 ] || ok=0
+		passed=$((passed + ok))
+		failed=$((failed + f + e))
+		skipped=$((skipped + sk))
+		summary+=("$name: $line (skipped $sk)")
+		if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+			echo "run-suite.sh: $name exited $rc with no failed check"
+			failed=$((failed + 1))
+			summary+=("$name: exit $rc")
+		fi
+	fi
+	if grep -Eq "$splat_re" "$klog"; then
+		echo "run-suite.sh: kernel splat during $name (full log: $klog):"
+		grep -E -B2 -A30 "$splat_re" "$klog" | head -n 80
+		failed=$((failed + 1))
+		summary+=("$name: KERNEL SPLAT")
+	fi
+	# a failed test may leave qdiscs behind: the next program starts clean
+	for x in dpa:va dpb:vb dpc:vc dpd:vd; do
+		tc -n "${x%:*}" qdisc del dev "${x#*:}" root 2>/dev/null || true
+	done
+	ip -n dpb link set vb up 2>/dev/null || true
+	ip -n dpd link set vd up 2>/dev/null || true
+}
+
+for r in $runs; do
+	case $r in
+	data1500) run "$r" dp_data ab DP_EXPECT_MTU=1500 ;;
+	data9000) run "$r" dp_data cd DP_EXPECT_MTU=9000 ;;
+	access) run "$r" dp_access cd ;;
+	peer) run "$r" dp_peer cd ;;
+	faults) run "$r" dp_faults cd ;;
+	hostile) run "$r" dp_hostile cd CK_RUN_CASE=hostile ;;
+	hugemr) run "$r" dp_hostile cd CK_RUN_CASE=huge_mr ;;
+	*) echo "run-suite.sh: unknown run '$r'"; failed=$((failed + 1)) ;;
+	esac
+done
+
+# Every object is gone once the processes are: then the nodes go, then the
+# module must unload.
+echo
+echo "== teardown"
+for d in ${ab% *}:dpa ${ab#* }:dpb ${cd_% *}:dpc ${cd_#* }:dpd; do
+	if ip netns exec "${d#*:}" "$here/dp_ctl" counts "${d%:*}"; then
+		passed=$((passed + 1))
+	else
+		echo "run-suite.sh: ${d%:*} still has objects after every test process exited"
+		failed=$((failed + 1))
+		summary+=("objects left on ${d%:*}")
+	fi
+done
+for ns in dpa dpb dpc dpd; do
+	ip netns del "$ns" 2>/dev/null || true
+done
+i=0
+while [ -n "$(ls /sys/class/megalink 2>/dev/null)" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -d /sys/module/megalink ] && rmmod megalink; then
+	echo "megalink unloaded"
+	passed=$((passed + 1))
+else
+	echo "run-suite.sh: rmmod megalink failed (refcnt $(cat /sys/module/megalink/refcnt 2>/dev/null || echo '?'))"
+	failed=$((failed + 1))
+	summary+=("final rmmod: FAILED")
+fi
+kt=$out/dmesg-teardown.txt
+dmesg >"$out/dmesg-suite.txt" 2>/dev/null || true
+tail -n 50 "$out/dmesg-suite.txt" >"$kt" || true
+if grep -Eq "$splat_re" "$kt"; then
+	echo "run-suite.sh: kernel splat at teardown:"
+	grep -E -B2 -A30 "$splat_re" "$kt" | head -n 60
+	failed=$((failed + 1))
+	summary+=("teardown: KERNEL SPLAT")
+fi
+
+echo
+echo "== summary ($(uname -r))"
+for s in "${summary[@]}"; do
+	echo "  $s"
+done
+grep -h '^ML-SKIP:' "$out"/*.log 2>/dev/null | sed 's/^/  /' || true
+echo "skipped: $skipped (counted in neither number below)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
