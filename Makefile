@@ -105,7 +105,7 @@ check:
 
 demo:
 	@scripts/deps.sh demo
-	@$(MAKE) --no-print-directory modules-all lib tools
+	@$(MAKE) --no-print-directory modules-all lib tools examples
 	@scripts/demo.sh
 
 clean:

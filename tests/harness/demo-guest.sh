@@ -22,7 +22,7 @@ ml=$repo/tools/megalink
 mlstat=$repo/tools/megalink-stat
 hello=${ML_DEMO_HELLO_MS:-100}
 dead=${ML_DEMO_DEAD_MS:-1000}
-nsteps=7
+nsteps=8
 step=0
 
 say() {
@@ -120,6 +120,13 @@ wait_neigh n1 2 20 || die "n1 sees $(neighbours n1) neighbours after restore, no
 wait_neigh n2 2 20 || die "n2 sees $(neighbours n2) neighbours after restore, not 2"
 echo "  n1# megalink-stat neigh"
 on n1 "$mlstat" neigh
+
+say "data plane: examples/pingpong between two more nodes (ping-pong, then a 64 MiB RDMA WRITE checked byte by byte)"
+if [ -x "$repo/examples/pingpong" ]; then
+	"$repo/examples/netns-pingpong.sh" -n 200 || die "examples/pingpong failed"
+else
+	echo "  examples/pingpong not built (make examples): SKIPPED"
+fi
 
 echo
 echo "demo: tearing down (namespaces, module)"
