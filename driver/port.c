@@ -23,6 +23,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "qp.h"
 #include "wire.h"
 
 /* The port bound to @netdev, or NULL (RTNL held). */
@@ -234,6 +235,7 @@ void ml_port_unbind(struct ml_port *port)
 	/* Waits for the receive path and RCU readers of dev->ports. */
 	dev_remove_pack(&port->pt);
 	ml_disc_port_stop(port);
+	ml_qp_port_gone(dev, port->index);
 
 	spin_lock_bh(&port->lock);
 	ml_disc_flush(port);

@@ -367,8 +367,13 @@ void ml_qp_destroy(struct ml_qp *qp)
 	kfree_rcu(qp, rcu);
 }
 
-/* The device lost its last port or is going away: error every QP. */
-void ml_qp_dev_gone(struct ml_dev *dev)
+/*
+ * Port @port_index of @dev is going away (or, with ML_MAX_PORTS, the
+ * whole device): the connected QPs that use it lose their path and go to
+ * error at once rather than retrying into nothing; a port bound later in
+ * the same slot could lead somewhere else entirely.
+ */
+void ml_qp_port_gone(struct ml_dev *dev, u32 port_index)
 {
 	struct ml_qp *qp;
 	unsigned long i;
@@ -376,11 +381,19 @@ void ml_qp_dev_gone(struct ml_dev *dev)
 	rcu_read_lock();
 	xa_for_each(&dev->qps, i, qp) {
 		spin_lock_bh(&qp->lock);
-		if (!qp->dying)
+		if (!qp->dying && (port_index == ML_MAX_PORTS ||
+				   (qp->state == ML_QPS_RTS &&
+				    qp->port_index == port_index)))
 			ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
 		spin_unlock_bh(&qp->lock);
 	}
 	rcu_read_unlock();
+}
+
+/* The device lost its last port or is going away: error every QP. */
+void ml_qp_dev_gone(struct ml_dev *dev)
+{
+	ml_qp_port_gone(dev, ML_MAX_PORTS);
 }
 
 int ml_qp_init(void)

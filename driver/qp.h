@@ -127,6 +127,7 @@ void ml_qp_error(struct ml_qp *qp, u8 status);
 void ml_qp_kick(struct ml_qp *qp);
 void ml_qp_stat(struct ml_qp *qp, int stat);
 void ml_qp_dev_gone(struct ml_dev *dev);
+void ml_qp_port_gone(struct ml_dev *dev, u32 port_index);
 void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);
 void ml_qp_put_swqe(struct ml_swqe *s);
 int ml_qp_init(void);
