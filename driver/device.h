@@ -35,6 +35,7 @@ struct netlink_ext_ack;
  * @mr_next: cursor of the cyclic key allocation
  * @qps: queue pairs by QP number (qp.c)
  * @qp_next: cursor of the cyclic QP number allocation
+ * @nr_qps: QPs created and not yet destroyed, at most ML_MAX_QP_PER_DEV
  * @nr: live objects of each enum ml_obj_type, [0] counts open files
  * @pinned: pages pinned by the device's MRs
  */
@@ -55,6 +56,7 @@ struct ml_dev {
 	u32 mr_next;
 	struct xarray qps;
 	u32 qp_next;
+	atomic_t nr_qps;
 	atomic_t nr[ML_OBJ_QP + 1];
 	atomic64_t pinned;
 };

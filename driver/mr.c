@@ -270,6 +270,45 @@ int ml_mr_copy_in_skb(struct ml_mr *mr, u64 addr, const struct sk_buff *skb,
 	return 0;
 }
 
+/**
+ * ml_mr_attach() - append [@addr, @addr + @len) of @mr to @skb as page
+ *	fragments (zero-copy transmit)
+ * @mr: the MR, range-checked by the caller and held until the skb is built
+ * @addr: first byte
+ * @len: bytes
+ * @skb: the frame; each new fragment holds a page reference, so the pages
+ *	outlive an unpin while the frame is in flight
+ *
+ * Return: 0, or -EMSGSIZE when the skb runs out of fragment slots (the
+ * caller frees the skb).
+ */
+int ml_mr_attach(struct ml_mr *mr, u64 addr, size_t len, struct sk_buff *skb)
+{
+	struct skb_shared_info *sh = skb_shinfo(skb);
+	size_t done, n, poff;
+	struct page *page;
+	int i;
+
+	for (done = 0; done < len; done += n) {
+		n = ml_mr_chunk(mr, addr + done, len - done, &page, &poff);
+		i = sh->nr_frags;
+		if (i && skb_can_coalesce(skb, i, page, poff)) {
+			skb_frag_size_add(&sh->frags[i - 1], n);
+		} else {
+			if (i >= MAX_SKB_FRAGS)
+				return -EMSGSIZE;
+			get_page(page);
+			skb_fill_page_desc(skb, i, page, poff, n);
+		}
+		skb->len += n;
+		skb->data_len += n;
+		skb->truesize += n;
+	}
+	/* User space may still write these pages: never modify in place. */
+	sh->flags |= SKBFL_SHARED_FRAG;
+	return 0;
+}
+
 int ml_mr_init(void)
 {
 	ml_mr_wq = alloc_workqueue("megalink_mr", WQ_UNBOUND, 0);

@@ -73,10 +73,18 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 			     &qp->rq);
 	if (err)
 		goto err_sq;
+	if (atomic_inc_return(&dev->nr_qps) > ML_MAX_QP_PER_DEV) {
+		err = -ENOSPC;
+		goto err_count;
+	}
 	err = xa_alloc_cyclic(&dev->qps, &qp->qpn, qp, XA_LIMIT(1, ML_QPN_MAX),
 			      &dev->qp_next, GFP_KERNEL);
-	if (err < 0)
-		goto err_rq;
+	if (err < 0) {
+		/* -EBUSY: the QP number space is exhausted. */
+		if (err == -EBUSY)
+			err = -ENOSPC;
+		goto err_count;
+	}
 
 	atomic_inc(&pd->uobj.usecnt);
 	atomic_inc(&scq->uobj.usecnt);
@@ -86,7 +94,8 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	*out = qp;
 	return 0;
 
-err_rq:
+err_count:
+	atomic_dec(&dev->nr_qps);
 	ml_ring_destroy(ctx, qp->rq);
 err_sq:
 	ml_ring_destroy(ctx, qp->sq);
@@ -126,6 +135,40 @@ static void ml_qp_put_rresp(struct ml_qp *qp)
 		ml_mr_put(qp->rresp[qp->rresp_head % ML_MAX_RD].mr);
 }
 
+/**
+ * ml_qp_post_cqe() - post a completion of @qp to @cq
+ * @qp: the QP, with qp->lock held
+ * @cq: its send or receive CQ
+ * @cqe: the entry
+ *
+ * A full CQ loses the completion (the ring is flagged, libmegalink's poll
+ * reports the overflow); the QP then goes to error from its tx work, not
+ * here, because the callers are walking its queues.
+ */
+void ml_qp_post_cqe(struct ml_qp *qp, struct ml_cq *cq,
+		    const struct ml_cqe *cqe)
+{
+	if (ml_cq_post(cq, cqe) && qp->state != ML_QPS_ERROR &&
+	    !qp->cq_overrun) {
+		qp->cq_overrun = true;
+		ml_qp_kick(qp);
+	}
+}
+
+/* The wire operation a send WR's opcode stands for. */
+static u8 ml_wr_wire_op(u8 opcode)
+{
+	switch (opcode) {
+	case ML_WR_WRITE:
+	case ML_WR_WRITE_IMM:
+		return ML_OP_WRITE;
+	case ML_WR_READ:
+		return ML_OP_READ_REQ;
+	default:
+		return ML_OP_SEND;
+	}
+}
+
 static u8 ml_wc_opcode(const struct ml_swqe *s)
 {
 	switch (s->op) {
@@ -151,7 +194,7 @@ void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status)
 	};
 
 	if (status || (s->wqe.flags & ML_WR_F_SIGNALED))
-		ml_cq_post(qp->scq, &cqe);
+		ml_qp_post_cqe(qp, qp->scq, &cqe);
 	ml_qp_put_swqe(s);
 }
 
@@ -164,7 +207,7 @@ static void ml_qp_complete_recv_flush(struct ml_qp *qp, u64 wr_id)
 		.qpn = qp->qpn,
 	};
 
-	ml_cq_post(qp->rcq, &cqe);
+	ml_qp_post_cqe(qp, qp->rcq, &cqe);
 }
 
 /* Flush what user space posted and the kernel never took (lock held). */
@@ -183,7 +226,7 @@ static void ml_qp_flush_rings(struct ml_qp *qp)
 		       sizeof(s.wqe));
 		qp->sq_cons++;
 		s.wqe.flags = 0;
-		s.op = ML_OP_SEND;
+		s.op = ml_wr_wire_op(s.wqe.opcode);
 		ml_qp_complete_send(qp, &s, ML_WC_WR_FLUSH_ERR);
 	}
 	/* Release: the slots are user space's again. */
@@ -355,6 +398,7 @@ void ml_qp_destroy(struct ml_qp *qp)
 	spin_unlock_bh(&qp->lock);
 
 	xa_erase(&qp->dev->qps, qp->qpn);
+	atomic_dec(&qp->dev->nr_qps);
 	timer_shutdown_sync(&qp->timer);
 	cancel_work_sync(&qp->tx_work);
 

@@ -86,6 +86,7 @@ struct ml_qp {
 	u32 rto_ms;			/* current, with backoff */
 	bool rnr_wait;
 	bool tx_blocked;		/* the netdev refused a frame: retry soon */
+	bool cq_overrun;		/* a completion was lost: error soon */
 	u32 cwnd, cwnd_acc;		/* congestion window (AIMD), packets */
 	/* requester */
 	struct ml_swqe *swq;
@@ -101,6 +102,7 @@ struct ml_qp {
 	u32 rcv_nxt;
 	bool nak_sent;
 	bool recv_active;
+	u8 resp_error;			/* ML_WC_* of a local receive error */
 	struct ml_recv_wqe rwqe;
 	struct ml_mr *rmr[ML_MAX_SGE];
 	u64 recv_len, recv_off;
@@ -129,6 +131,8 @@ void ml_qp_stat(struct ml_qp *qp, int stat);
 void ml_qp_dev_gone(struct ml_dev *dev);
 void ml_qp_port_gone(struct ml_dev *dev, u32 port_index);
 void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);
+void ml_qp_post_cqe(struct ml_qp *qp, struct ml_cq *cq,
+		    const struct ml_cqe *cqe);
 void ml_qp_put_swqe(struct ml_swqe *s);
 int ml_qp_init(void);
 void ml_qp_exit(void);

@@ -23,7 +23,13 @@
 #include "port.h"
 #include "qp.h"
 
-/* Take the next receive WR from the ring and check it; lock held. */
+/*
+ * Take the next receive WR from the ring and check it; lock held.
+ * Return: 0; -EAGAIN when none is posted (receiver not ready); -EPROTO
+ * when the ring's producer index is nonsense (no WR was taken); or a
+ * positive ML_WC_* status for a WR taken but unusable (recv_active: the
+ * caller completes it with that status).
+ */
 static int ml_qp_take_recv(struct ml_qp *qp)
 {
 	struct ml_ring_hdr *hdr = qp->rq->hdr;
@@ -37,7 +43,7 @@ static int ml_qp_take_recv(struct ml_qp *qp)
 	if (prod == qp->rq_cons)
 		return -EAGAIN;
 	if (prod - qp->rq_cons > qp->rq_size)
-		return -EINVAL;
+		return -EPROTO;
 	memcpy(r, ml_ring_entry(qp->rq, qp->rq_cons), sizeof(*r));
 	qp->rq_cons++;
 	/* Release: the slots are user space's again. */
@@ -45,7 +51,7 @@ static int ml_qp_take_recv(struct ml_qp *qp)
 	qp->recv_active = true;
 	qp->recv_off = 0;
 	if (r->num_sge > qp->max_recv_sge)
-		return -EINVAL;
+		return ML_WC_BAD_WR;
 	for (i = 0; i < r->num_sge; i++) {
 		struct ml_mr *mr;
 
@@ -57,7 +63,7 @@ static int ml_qp_take_recv(struct ml_qp *qp)
 		if (!mr || mr->pd != qp->pd ||
 		    !(mr->access & ML_ACCESS_LOCAL_WRITE) ||
 		    !ml_mr_range_ok(mr, r->sge[i].addr, r->sge[i].length))
-			return -EACCES;
+			return ML_WC_LOC_PROT_ERR;
 	}
 	qp->recv_len = len;
 	return 0;
@@ -78,13 +84,31 @@ static void ml_qp_complete_recv(struct ml_qp *qp, u8 status, u32 len,
 	};
 	unsigned int i;
 
-	ml_cq_post(qp->rcq, &cqe);
+	ml_qp_post_cqe(qp, qp->rcq, &cqe);
 	for (i = 0; i < ML_MAX_SGE; i++) {
 		if (qp->rmr[i])
 			ml_mr_put(qp->rmr[i]);
 		qp->rmr[i] = NULL;
 	}
 	qp->recv_active = false;
+}
+
+/*
+ * The responder cannot place a message into its receive WR: that WR (if
+ * one was taken) completes with @why, the requester is told with a NAK
+ * (its WR fails with a remote invalid-request error) and this QP goes to
+ * error, as a verbs responder does on a local error.  @why: -EAGAIN (no
+ * WR: receiver not ready, retried by the requester), -EPROTO (the RQ's
+ * producer index is nonsense), or an ML_WC_* status.  Lock held.
+ */
+static u8 ml_qp_recv_failed(struct ml_qp *qp, int why)
+{
+	if (why == -EAGAIN)
+		return ML_NAK_RNR;
+	if (why > 0 && qp->recv_active)
+		ml_qp_complete_recv(qp, why, 0, false, 0, ML_WC_RECV);
+	qp->resp_error = why > 0 ? why : ML_WC_BAD_WR;
+	return ML_NAK_INVALID;
 }
 
 /* Scatter @len payload bytes into the current receive WR at recv_off. */
@@ -195,11 +219,7 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 			err = ml_qp_take_recv(qp);
 			if (err) {
 				ml_mr_put(mr);
-				if (err == -EAGAIN)
-					return ML_NAK_RNR;
-				ml_qp_complete_recv(qp, ML_WC_LOC_PROT_ERR, 0,
-						    false, 0, ML_WC_RECV);
-				return ML_NAK_INVALID;
+				return ml_qp_recv_failed(qp, err);
 			}
 		}
 		err = ml_mr_copy_in_skb(mr, addr, skb, sizeof(*d), plen);
@@ -215,26 +235,17 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	/* SEND */
 	if (first && !qp->recv_active) {
 		err = ml_qp_take_recv(qp);
-		if (err == -EAGAIN)
-			return ML_NAK_RNR;
-		if (err) {
-			ml_qp_complete_recv(qp, ML_WC_LOC_PROT_ERR, 0, false,
-					    0, ML_WC_RECV);
-			return ML_NAK_INVALID;
-		}
-		if (msg_len > qp->recv_len) {
-			ml_qp_complete_recv(qp, ML_WC_LOC_LEN_ERR, 0, false,
-					    0, ML_WC_RECV);
-			return ML_NAK_INVALID;
-		}
+		if (err)
+			return ml_qp_recv_failed(qp, err);
+		if (msg_len > qp->recv_len)
+			return ml_qp_recv_failed(qp, ML_WC_LOC_LEN_ERR);
 	}
 	if (!qp->recv_active)
 		return ML_NAK_INVALID;
-	if (ml_qp_scatter(qp, skb, sizeof(*d), plen)) {
-		ml_qp_complete_recv(qp, ML_WC_LOC_LEN_ERR, 0, false, 0,
-				    ML_WC_RECV);
-		return ML_NAK_INVALID;
-	}
+	err = ml_qp_scatter(qp, skb, sizeof(*d), plen);
+	if (err)
+		return ml_qp_recv_failed(qp, err == -EMSGSIZE ?
+					 ML_WC_LOC_LEN_ERR : ML_WC_LOC_PROT_ERR);
 	if (last)
 		ml_qp_complete_recv(qp, 0, qp->recv_off, imm,
 				    imm ? ntohl(d->imm) : 0,
@@ -318,6 +329,9 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 			qp->rnr_naks++;
 			ml_stat_inc(port, ML_STAT_RNR_NAKS);
 		}
+		/* The NAK still goes out: ml_qp_send_ack() needs no state. */
+		if (qp->resp_error)
+			ml_qp_error(qp, qp->resp_error);
 	}
 	spin_unlock_bh(&qp->lock);
 	if (ack)
@@ -524,41 +538,53 @@ fatal:
 int ml_qp_rx(struct ml_port *port, struct sk_buff *skb)
 {
 	const struct ml_wire_hdr *h = (const struct ml_wire_hdr *)skb->data;
+	bool is_ack = h->type == ML_WIRE_ACK;
 	u32 len = ntohs(h->len), hlen, crc, plen = 0;
 	struct ml_wire_data dh;
 	struct ml_wire_ack ah;
-	void *hdr = h->type == ML_WIRE_ACK ? (void *)&ah : (void *)&dh;
+	void *hdr = is_ack ? (void *)&ah : (void *)&dh;
 	__be32 *crcp;
 	struct ml_qp *qp;
 	int reason;
 
-	hlen = h->type == ML_WIRE_ACK ? sizeof(ah) : sizeof(dh);
+	hlen = is_ack ? sizeof(ah) : sizeof(dh);
 	if (len < hlen)
 		return ML_STAT_DROP_MALFORMED;
-	if (skb_linearize(skb))
+	/*
+	 * Only the header need be linear (this may move skb->data: h is
+	 * not used after it); the payload stays where the netdev put it
+	 * and is copied once, into the MR.
+	 */
+	if (!pskb_may_pull(skb, hlen))
 		return ML_STAT_DROP_NOMEM;
 	memcpy(hdr, skb->data, hlen);
-	crcp = h->type == ML_WIRE_ACK ? &ah.crc : &dh.crc;
+	crcp = is_ack ? &ah.crc : &dh.crc;
 	crc = ntohl(*crcp);
 	*crcp = 0;
-	if (h->type != ML_WIRE_ACK)
+	if (!is_ack)
 		plen = len - hlen;
 	if (ml_wire_crc(hdr, hlen, skb, hlen, plen) != crc)
 		return ML_STAT_DROP_CRC;
 
-	qp = xa_load(&port->dev->qps,
-		     ntohl(h->type == ML_WIRE_ACK ? ah.dst_qpn : dh.dst_qpn));
+	h = hdr;
+	/* Only HELLOs go to every node; reserved fields are zero. */
+	if (ntohl(h->dst_node) == ML_WIRE_NODE_ALL ||
+	    (is_ack ? ah.reserved[0] | ah.reserved[1] | ah.reserved[2] :
+		      dh.reserved || dh.reserved2))
+		return ML_STAT_DROP_MALFORMED;
+	if (!is_ack)
+		ml_stat_inc(port, ML_STAT_RX_DATA);
+	qp = xa_load(&port->dev->qps, ntohl(is_ack ? ah.dst_qpn : dh.dst_qpn));
 	if (!qp || READ_ONCE(qp->remote_node) != ntohl(h->src_node) ||
 	    READ_ONCE(qp->remote_qpn) !=
-	    ntohl(h->type == ML_WIRE_ACK ? ah.src_qpn : dh.src_qpn))
+	    ntohl(is_ack ? ah.src_qpn : dh.src_qpn))
 		return ML_STAT_DROP_NO_QP;
 
-	if (h->type == ML_WIRE_ACK) {
+	if (is_ack) {
 		ml_stat_inc(port, ah.syndrome ? ML_STAT_RX_NAK :
 						ML_STAT_RX_ACK);
 		return ml_qp_ack(qp, &ah);
 	}
-	ml_stat_inc(port, ML_STAT_RX_DATA);
 	if (dh.op == ML_OP_READ_RESP) {
 		spin_lock_bh(&qp->lock);
 		reason = qp->dying || qp->state != ML_QPS_RTS ?

@@ -15,7 +15,11 @@
  *    then resends from the refused PSN, rnr_retry times at most.
  *
  * Packets are built under qp->lock into a private list and transmitted
- * after it is dropped.  Locking: qp.h.
+ * after it is dropped.  Payload from registered memory is attached to the
+ * frame as page fragments (zero copy) when the netdev takes fragments
+ * (NETIF_F_SG) and the packet is large enough for that to pay; small
+ * packets, inline data and netdevs without scatter-gather get a copy.
+ * Locking: qp.h.
  */
 #include <linux/crc32.h>
 #include <linux/etherdevice.h>
@@ -28,13 +32,33 @@
 #include "qp.h"
 #include "wire.h"
 
+/* Payloads at least this long are attached rather than copied. */
+#define ML_ZC_MIN	1024
+
+/**
+ * ml_wire_crc() - CRC32C of a frame: its header, then its payload
+ * @hdr: the header, with its crc field zero
+ * @hlen: header bytes
+ * @skb: the frame, linear or not
+ * @off: payload offset in @skb
+ * @len: payload bytes, all within @skb
+ */
 u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
 		int off, size_t len)
 {
 	u32 crc = __crc32c_le(~0U, hdr, hlen);
+	struct skb_seq_state st;
+	unsigned int got, n;
+	const u8 *data;
 
-	if (len)
-		crc = __crc32c_le(crc, skb->data + off, len);
+	if (!len)
+		return crc;
+	if (off + len <= skb_headlen(skb))
+		return __crc32c_le(crc, skb->data + off, len);
+	/* Fragments: walked in place, never linearised. */
+	skb_prepare_seq_read((struct sk_buff *)skb, off, off + len, &st);
+	for (got = 0; (n = skb_seq_read(got, &data, &st)) != 0; got += n)
+		crc = __crc32c_le(crc, data, n);
 	return crc;
 }
 
@@ -99,6 +123,40 @@ static void ml_swqe_gather(const struct ml_swqe *s, u64 off, void *dst,
 	}
 }
 
+/* Attach @len bytes at message offset @off of the WR's buffers to @skb. */
+static int ml_swqe_attach(const struct ml_swqe *s, u64 off,
+			  struct sk_buff *skb, size_t len)
+{
+	const struct ml_send_wqe *w = &s->wqe;
+	unsigned int i;
+	size_t n;
+	int err;
+
+	for (i = 0; i < w->num_sge && len; i++) {
+		if (off >= w->sge[i].length) {
+			off -= w->sge[i].length;
+			continue;
+		}
+		n = min_t(u64, len, w->sge[i].length - off);
+		err = ml_mr_attach(s->mr[i], w->sge[i].addr + off, n, skb);
+		if (err)
+			return err;
+		len -= n;
+		off = 0;
+	}
+	return 0;
+}
+
+/*
+ * Whether a @plen byte payload from registered memory goes out as page
+ * fragments: every SGE piece may start mid-page, hence the slack.
+ */
+static bool ml_zerocopy(const struct net_device *ndev, u32 plen)
+{
+	return plen >= ML_ZC_MIN && (READ_ONCE(ndev->features) & NETIF_F_SG) &&
+	       2 * ML_MAX_SGE + DIV_ROUND_UP(plen, PAGE_SIZE) <= MAX_SKB_FRAGS;
+}
+
 /* Build the next packet of swq_send into @q; qp->lock held. */
 static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 			   struct sk_buff_head *q)
@@ -110,6 +168,7 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 	u32 plen = 0, pkts = 1;
 	struct ml_wire_data *d;
 	struct sk_buff *skb;
+	bool zc = false;
 	u8 flags = 0;
 
 	if (s->op == ML_OP_READ_REQ) {
@@ -125,8 +184,9 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		pkts = min_t(u32, s->npkts - qp->send_off, qp->cwnd);
 	} else {
 		plen = min_t(u64, qp->pmtu, s->len - off);
+		zc = !(w->flags & ML_WR_F_INLINE) && ml_zerocopy(ndev, plen);
 	}
-	skb = ml_pkt_alloc(ndev, sizeof(*d), plen);
+	skb = ml_pkt_alloc(ndev, sizeof(*d), zc ? 0 : plen);
 	if (!skb)
 		return -ENOMEM;
 	d = (struct ml_wire_data *)skb->data;
@@ -166,11 +226,16 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		    (qp->send_off + 1 == s->npkts &&
 		     qp->swq_send + 1 == qp->swq_tail))
 			flags |= ML_PKT_F_ACKREQ;
-		ml_swqe_gather(s, off, skb_put(skb, plen), plen);
+		if (!zc)
+			ml_swqe_gather(s, off, skb_put(skb, plen), plen);
+		else if (ml_swqe_attach(s, off, skb, plen))
+			goto drop;
 	}
 	d->flags = flags;
 	ml_pkt_seal(skb);
 	__skb_queue_tail(q, skb);
+	if (zc)
+		ml_qp_stat(qp, ML_STAT_TX_ZEROCOPY);
 
 	if (ml_psn_before(psn, qp->snd_max)) {
 		qp->retransmits++;
@@ -186,6 +251,11 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		qp->send_off = 0;
 	}
 	return 0;
+
+drop:
+	/* Cannot happen with ml_zerocopy()'s bound; the next run retries. */
+	kfree_skb(skb);
+	return -ENOMEM;
 }
 
 /* One READ response packet into @q; qp->lock held. */
@@ -194,10 +264,11 @@ static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
 {
 	struct ml_rresp *r = &qp->rresp[qp->rresp_head % ML_MAX_RD];
 	u32 plen = min(r->len, r->pmtu);
+	bool zc = ml_zerocopy(ndev, plen);
 	struct ml_wire_data *d;
 	struct sk_buff *skb;
 
-	skb = ml_pkt_alloc(ndev, sizeof(*d), plen);
+	skb = ml_pkt_alloc(ndev, sizeof(*d), zc ? 0 : plen);
 	if (!skb)
 		return -ENOMEM;
 	d = (struct ml_wire_data *)skb->data;
@@ -207,9 +278,16 @@ static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
 	d->psn = htonl(r->psn);
 	d->op = ML_OP_READ_RESP;
 	d->flags = r->left == 1 ? ML_PKT_F_LAST : 0;
-	ml_mr_copy_out(r->mr, r->addr, skb_put(skb, plen), plen);
+	if (!zc) {
+		ml_mr_copy_out(r->mr, r->addr, skb_put(skb, plen), plen);
+	} else if (ml_mr_attach(r->mr, r->addr, plen, skb)) {
+		kfree_skb(skb);
+		return -ENOMEM;
+	}
 	ml_pkt_seal(skb);
 	__skb_queue_tail(q, skb);
+	if (zc)
+		ml_qp_stat(qp, ML_STAT_TX_ZEROCOPY);
 
 	r->addr += plen;
 	r->len -= plen;
@@ -387,6 +465,8 @@ void ml_qp_tx_work(struct work_struct *work)
 	__skb_queue_head_init(&q);
 	rcu_read_lock();
 	spin_lock_bh(&qp->lock);
+	if (qp->cq_overrun && !qp->dying)
+		ml_qp_error(qp, ML_WC_CQ_OVERRUN_ERR);
 	if (qp->dying || qp->state != ML_QPS_RTS)
 		goto unlock;
 	port = rcu_dereference(qp->dev->ports[qp->port_index]);

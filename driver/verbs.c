@@ -33,7 +33,7 @@ int ml_ioctl_query_limits(struct ml_ctx *ctx, void *arg)
 	l->max_rq_wr = ML_MAX_WR;
 	l->max_sge = ML_MAX_SGE;
 	l->max_inline = ML_MAX_INLINE;
-	l->max_qp_dev = ML_QPN_MAX;
+	l->max_qp_dev = ML_MAX_QP_PER_DEV;
 	l->max_msg_size = ML_MAX_MSG_SIZE;
 	l->max_mr_size = ML_MAX_MR_SIZE;
 	return 0;

@@ -131,6 +131,7 @@ static const char *const stat_names[] = {
 	[ML_STAT_DROP_CRC]		= "drop_crc",
 	[ML_STAT_DROP_NO_QP]		= "drop_no_qp",
 	[ML_STAT_DROP_SEQ]		= "drop_seq",
+	[ML_STAT_TX_ZEROCOPY]		= "tx_zerocopy",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == ML_STAT_MAX + 1,

@@ -837,6 +837,7 @@ ML_EXPORT const char *ml_wc_status_str(unsigned int status)
 	case ML_WC_RNR_RETRY_EXC_ERR:	return "RNR retry count exceeded";
 	case ML_WC_BAD_WR:		return "bad work request";
 	case ML_WC_REM_OP_ERR:		return "remote operation error";
+	case ML_WC_CQ_OVERRUN_ERR:	return "completion queue overrun";
 	}
 	return "unknown";
 }

@@ -204,7 +204,8 @@ static const struct counter_group {
 	{ "transport", { ML_STAT_RX_DATA, ML_STAT_TX_ACK, ML_STAT_RX_ACK,
 			 ML_STAT_TX_NAK, ML_STAT_RX_NAK, ML_STAT_RETRANSMITS,
 			 ML_STAT_TIMEOUTS, ML_STAT_RNR_NAKS, ML_STAT_DROP_CRC,
-			 ML_STAT_DROP_NO_QP, ML_STAT_DROP_SEQ } },
+			 ML_STAT_DROP_NO_QP, ML_STAT_DROP_SEQ,
+			 ML_STAT_TX_ZEROCOPY } },
 };
 
 #define N_GROUPS (sizeof(counter_groups) / sizeof(counter_groups[0]))

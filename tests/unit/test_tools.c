@@ -310,7 +310,7 @@ START_TEST(test_stats_text_groups)
 	ck_assert_ptr_nonnull(strstr(t, " rx_not_mine 121\n"
 		"    transport rx_data 122 tx_ack 123 rx_ack 124 tx_nak 125 rx_nak 126 "
 		"retransmits 127 timeouts 128 rnr_naks 129 drop_crc 130 drop_no_qp 131 "
-		"drop_seq 132\n"));
+		"drop_seq 132 tx_zerocopy 133\n"));
 	/* every counter the library names appears exactly once */
 	for (i = 0; i < ML_LIB_STATS_SLOTS; i++) {
 		const char *name = ml_stat_name(i), *hit;

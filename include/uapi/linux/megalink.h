@@ -158,6 +158,7 @@ enum ml_stat {
 	ML_STAT_DROP_CRC,	/* CRC32C mismatch: corrupted on the way */
 	ML_STAT_DROP_NO_QP,	/* no such QP, or not connected to the sender */
 	ML_STAT_DROP_SEQ,	/* out of sequence or duplicate */
+	ML_STAT_TX_ZEROCOPY,	/* data frames sent with the payload attached, not copied */
 
 	__ML_STAT_MAX,
 	ML_STAT_MAX = __ML_STAT_MAX - 1
@@ -562,6 +563,7 @@ enum ml_wc_status {
 	ML_WC_RNR_RETRY_EXC_ERR = 7,	/* peer had no receive posted */
 	ML_WC_BAD_WR = 8,		/* malformed work request */
 	ML_WC_REM_OP_ERR = 9,
+	ML_WC_CQ_OVERRUN_ERR = 10,	/* a CQ of the QP was full: QP status only */
 };
 
 enum ml_wc_opcode {
