@@ -5,6 +5,7 @@
 #   make                 module (for KDIR), libmegalink, tools
 #   make modules-all     megalink.ko for every installed Debian kernel
 #   make check           all tests: host unit tests + in-guest tests, both kernels
+#   make check-debug     debug kernel (KASAN, lockdep, kmemleak, ...): suite + hostile input
 #   make demo            boots a guest and shows a three-node pod
 #   make install         DESTDIR=, PREFIX= honoured
 #
@@ -24,7 +25,7 @@ KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples guest-tests clean install \
-	check check-unit check-guest demo deps dkms-install sparse checkpatch
+	check check-debug check-unit check-guest demo deps dkms-install sparse checkpatch
 
 all: modules lib tools examples
 
@@ -103,6 +104,10 @@ check:
 	@tests/run-guest-suite.sh
 	@tests/twoguest/run.sh 6.12
 
+check-debug:
+	@scripts/deps.sh debug
+	@tests/debug/check-debug.sh
+
 demo:
 	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory modules-all lib tools examples
@@ -117,4 +122,5 @@ clean:
 	-$(MAKE) -C tests/twoguest clean
 	-$(MAKE) -C examples clean
 	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
+	-$(MAKE) -C tests/debug clean
 	rm -rf $(BUILD)

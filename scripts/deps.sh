@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh build|check|demo
+# deps.sh build|check|demo|debug
 #
 # Makes sure the Debian packages that `make MODE` needs are installed.
 # Root: installs what is missing (apt-get update once, then
@@ -21,13 +21,16 @@ guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-sta
 # make check only: checkpatch.pl and the netlink spec's schema come from
 # Debian's kernel source tarball; the spec check is Python.
 check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema"
+# make check-debug: builds a kernel from linux-source-6.12.
+debug_pkgs="linux-source-6.12 flex bison bc libelf-dev libssl-dev xz-utils"
 
 case $mode in
 build) pkgs=$build_pkgs ;;
 check) pkgs="$build_pkgs $guest_pkgs $check_pkgs" ;;
 demo) pkgs="$build_pkgs $guest_pkgs" ;;
+debug) pkgs="$build_pkgs $guest_pkgs $debug_pkgs" ;;
 *)
-	echo "usage: $0 build|check|demo" >&2
+	echo "usage: $0 build|check|demo|debug" >&2
 	exit 2
 	;;
 esac

@@ -41,13 +41,14 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 
-repo="" out="" tmo=""
+repo="" out="" tmo="" mods=""
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	mlrepo=*) repo=${arg#mlrepo=} ;;
 	mlout=*) out=${arg#mlout=} ;;
 	mltimeout=*) tmo=${arg#mltimeout=} ;;
+	mlmods=*) mods=${arg#mlmods=} ;;
 	esac
 done
 if [ -z "$repo" ] || [ -z "$out" ]; then
@@ -66,6 +67,11 @@ sysctl -qw kernel.panic_on_oops=0 2>/dev/null
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 
 krel=$(uname -r)
+# A kernel that is not installed on the host (the debug kernel) brings its
+# own modules.builtin / modules.dep; the root is an overlay, so copy them.
+if [ -n "$mods" ] && [ ! -e "/lib/modules/$krel" ]; then
+	mkdir -p /lib/modules && cp -a "$mods" "/lib/modules/$krel" || fail "cannot copy $mods"
+fi
 ML_KREL=$krel
 ML_KO=$repo/build/$krel/megalink.ko
 ML_OUT=$out

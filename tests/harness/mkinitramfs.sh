@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh KERNEL-RELEASE
+# mkinitramfs.sh KERNEL-RELEASE [MODULE-DIR]
 #
 # Builds (or reuses) the tiny initramfs of the guest harness for one kernel:
 # busybox-static plus the virtio / 9p / netfs / fscache / overlay modules of
 # that kernel, decompressed, with a load order computed from modules.dep.
-# Prints the path of the cpio archive.  Cached under build/initramfs/ and
+# MODULE-DIR defaults to /lib/modules/KERNEL-RELEASE (a directory with
+# modules.dep and modules.builtin; for the debug kernel everything is built
+# in and the archive holds no module).  Prints the path of the cpio archive.  Cached under build/initramfs/ and
 # rebuilt when any input (scripts, busybox, the kernel's modules) changes.
 set -eu
 set -o pipefail
@@ -14,9 +16,9 @@ set -o pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || { echo "usage: $0 KERNEL-RELEASE" >&2; exit 2; }
+[ $# -eq 1 ] || [ $# -eq 2 ] || { echo "usage: $0 KERNEL-RELEASE [MODULE-DIR]" >&2; exit 2; }
 krel=$1
-moddir=/lib/modules/$krel
+moddir=${2:-/lib/modules/$krel}
 [ -f "$moddir/modules.dep" ] || ml_die "no $moddir/modules.dep (kernel $krel not installed?)"
 
 busybox=${ML_BUSYBOX:-}

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-in-guest.sh --kernel <6.1|6.12|RELEASE> [--timeout S] [--out DIR] -- COMMAND [ARGS...]
+# run-in-guest.sh --kernel <6.1|6.12|RELEASE|debug> [--timeout S] [--out DIR] -- COMMAND [ARGS...]
 #
-# Boots a Debian kernel under QEMU TCG with the host's root filesystem as the
+# Boots a Debian kernel (or, with "debug", the debug kernel that
+# tests/debug/build-kernel.sh built) under QEMU TCG with the host's root filesystem as the
 # guest root (read-only 9p + tmpfs overlay) and runs COMMAND inside, with
 # cwd = repo root and this environment:
 #   ML_KREL  kernel release of the guest
@@ -60,11 +61,26 @@ esac
 
 qemu=${ML_QEMU:-qemu-system-x86_64}
 command -v "$qemu" >/dev/null || ml_die "$qemu not found: apt-get install qemu-system-x86 (or scripts/deps.sh check)"
-krel=$(ml_resolve_kernel "$kspec") ||
-	ml_die "no installed kernel matches '$kspec' (looked for /boot/vmlinuz-${kspec}[.-]*-amd64 with /lib/modules)"
-kernel=/boot/vmlinuz-$krel
+mods_append=''
+if [ "$kspec" = debug ]; then
+	# The debug kernel of make check-debug (tests/debug/build-kernel.sh):
+	# everything built in; its modules.builtin is copied into the guest's
+	# /lib/modules so that modprobe of a built-in driver succeeds.
+	kobj=$("$ML_REPO_ROOT/tests/debug/build-kernel.sh" --print)
+	[ -f "$kobj/.ml-done" ] ||
+		ml_die "the debug kernel is not built: tests/debug/build-kernel.sh (or make check-debug)"
+	krel=$(cat "$kobj/include/config/kernel.release")
+	kernel=$kobj/arch/x86/boot/bzImage
+	moddir=$kobj/modroot/lib/modules/$krel
+	initrd=$("$ML_HARNESS_DIR/mkinitramfs.sh" "$krel" "$moddir") || ml_die "initramfs build failed for $krel"
+	mods_append="mlmods=$moddir"
+else
+	krel=$(ml_resolve_kernel "$kspec") ||
+		ml_die "no installed kernel matches '$kspec' (looked for /boot/vmlinuz-${kspec}[.-]*-amd64 with /lib/modules)"
+	kernel=/boot/vmlinuz-$krel
+	initrd=$("$ML_HARNESS_DIR/mkinitramfs.sh" "$krel") || ml_die "initramfs build failed for $krel"
+fi
 [ -r "$kernel" ] || ml_die "$kernel is not readable"
-initrd=$("$ML_HARNESS_DIR/mkinitramfs.sh" "$krel") || ml_die "initramfs build failed for $krel"
 
 if [ -z "$out" ]; then
 	out=$ML_BUILD_DIR/guest-out/$krel-$(date +%Y%m%d-%H%M%S)-$$
@@ -78,7 +94,7 @@ out=$(cd "$out" && pwd -P)
 rm -f "$out/cmd" "$out/exit-code" "$out/guest-ready" "$out/console.log" \
 	"$out/output.log" "$out/dmesg.txt" "$out/kmemleak.txt" "$out/timing"
 # These travel on the kernel command line and in -virtfs options.
-for p in "$ML_REPO_ROOT" "$out" "$ML_HARNESS_DIR"; do
+for p in "$ML_REPO_ROOT" "$out" "$ML_HARNESS_DIR" ${moddir:+"$moddir"}; do
 	[[ $p =~ ^/[A-Za-z0-9._/+@-]*$ ]] || ml_die "path '$p' has characters the guest command line cannot carry"
 done
 
@@ -99,7 +115,7 @@ done
 
 append="console=ttyS0,115200 panic=-1 mlinit=$ML_HARNESS_DIR/guest-init.sh"
 append="$append mlrepo=$ML_REPO_ROOT mlout=$out mltimeout=$tmo"
-append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 ${ML_GUEST_APPEND:-}"
+append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 $mods_append ${ML_GUEST_APPEND:-}"
 
 ml_note "booting $krel (timeout ${tmo}s, out $out)"
 t0=$(date +%s.%N)
