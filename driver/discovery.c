@@ -133,17 +133,22 @@ static struct ml_neigh *ml_neigh_find(struct ml_port *port, const u8 *mac)
  */
 int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 {
+	u32 len = ntohs(((struct ml_wire_hdr *)skb->data)->len);
 	const u8 *mac = eth_hdr(skb)->h_source;
 	u32 node_id, dead_ms, src_port;
-	struct ml_wire_hello hbuf;
+	struct ml_wire_hello hbuf = {};
 	const struct ml_wire_hello *h = &hbuf;
 	unsigned long expiry;
 	bool found = false;
 	struct ml_neigh *n;
 
-	/* A copy: the frame's fields need not be aligned. */
-	if (ntohs(((struct ml_wire_hdr *)skb->data)->len) < sizeof(hbuf) ||
-	    skb_copy_bits(skb, 0, &hbuf, sizeof(hbuf)))
+	/*
+	 * A copy: the frame's fields need not be aligned.  Optional fields
+	 * a shorter HELLO lacks stay 0; a longer one's extra bytes are for
+	 * later versions.
+	 */
+	if (len < ML_WIRE_HELLO_MIN_LEN ||
+	    skb_copy_bits(skb, 0, &hbuf, min_t(u32, len, sizeof(hbuf))))
 		return ML_STAT_DROP_MALFORMED;
 	node_id = ntohl(h->hdr.src_node);
 	dead_ms = ntohl(h->dead_ms);
@@ -180,6 +185,7 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 	}
 	n->caps = be64_to_cpu(h->caps);
 	n->dead_ms = dead_ms;
+	n->mtu = ntohl(h->mtu);
 	strscpy(n->dev_name, h->dev_name, sizeof(n->dev_name));
 	n->last_seen = jiffies;
 	expiry = ml_neigh_expiry(n);

@@ -21,6 +21,7 @@ struct ml_neigh {
 	u32 port_index;
 	u64 caps;
 	u32 dead_ms;
+	u32 mtu;			/* the peer port's MTU; 0: not said */
 	char dev_name[ML_DEV_NAME_LEN];
 	unsigned long last_seen;
 };

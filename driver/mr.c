@@ -45,21 +45,29 @@ static void ml_mr_free_work(struct work_struct *work)
 }
 
 /*
- * The last reference: unpin now in process context (deregistration,
- * close), so that the pages are uncharged before the call returns; from
- * softirq (a work request completing) through the work queue.
+ * The last reference dropped by a work request, a READ response or the
+ * receive path: unpinning may sleep (folio lock) and these run in softirq
+ * or under a QP's BH spinlock, so it goes through the work queue.
+ * (in_task() is no test for that: it is true with BH disabled.)
  */
 static void ml_mr_release(struct kref *ref)
 {
 	struct ml_mr *mr = container_of(ref, struct ml_mr, ref);
 
 	INIT_WORK(&mr->free_work, ml_mr_free_work);
-	if (in_task())
-		ml_mr_free_work(&mr->free_work);
-	else
-		queue_work(ml_mr_wq, &mr->free_work);
+	queue_work(ml_mr_wq, &mr->free_work);
 }
 
+/* Deregistration and close may sleep: unpin and uncharge before return. */
+static void ml_mr_release_sync(struct kref *ref)
+{
+	struct ml_mr *mr = container_of(ref, struct ml_mr, ref);
+
+	might_sleep();
+	ml_mr_free_work(&mr->free_work);
+}
+
+/* Drop a reference.  Any context. */
 void ml_mr_put(struct ml_mr *mr)
 {
 	kref_put(&mr->ref, ml_mr_release);
@@ -212,7 +220,8 @@ void ml_mr_dereg(struct ml_mr *mr)
 {
 	xa_erase(&mr->dev->mrs, mr->key >> ML_KEY_TAG_BITS);
 	atomic_dec(&mr->pd->uobj.usecnt);
-	ml_mr_put(mr);
+	/* Work requests still holding it unpin it later, from the queue. */
+	kref_put(&mr->ref, ml_mr_release_sync);
 }
 
 /*

@@ -455,15 +455,12 @@ static int ml_nl_check_timing(struct nlattr **attrs, u32 hello_ms,
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
 
-static int ml_nl_reply_port(struct genl_info *info, struct ml_port *port,
-			    u8 cmd)
+/* Answer with @port into @msg (consumed), or with a new message. */
+static int ml_nl_reply_port_msg(struct genl_info *info, struct sk_buff *msg,
+				struct ml_port *port, u8 cmd)
 {
-	struct sk_buff *msg;
 	int err;
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
 	err = ml_nl_fill_port(msg, port, info->snd_portid, info->snd_seq, 0,
 			      cmd);
 	if (err) {
@@ -471,6 +468,17 @@ static int ml_nl_reply_port(struct genl_info *info, struct ml_port *port,
 		return err;
 	}
 	return genlmsg_reply(msg, info);
+}
+
+static int ml_nl_reply_port(struct genl_info *info, struct ml_port *port,
+			    u8 cmd)
+{
+	struct sk_buff *msg;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	return ml_nl_reply_port_msg(info, msg, port, cmd);
 }
 
 static int ml_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
@@ -732,6 +740,7 @@ static int ml_nl_port_bind_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 hello_ms, dead_ms, node_id;
 	struct ml_dev *dev = NULL;
 	struct net_device *nd;
+	struct sk_buff *msg;
 	struct ml_port *port;
 	int err;
 
@@ -743,6 +752,10 @@ static int ml_nl_port_bind_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_IFINDEX);
 		return -EINVAL;
 	}
+	/* The answer first: once bound, nothing may fail for lack of memory. */
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
 
 	rtnl_lock();
 	nd = ml_nl_get_netdev(net, attrs, extack);
@@ -779,10 +792,13 @@ static int ml_nl_port_bind_doit(struct sk_buff *skb, struct genl_info *info)
 	    err == -EEXIST)
 		NL_SET_BAD_ATTR(extack, err == -EEXIST ? attrs[ML_A_NODE_ID] :
 				attrs[ML_A_IFINDEX] ?: attrs[ML_A_IFNAME]);
-	if (!err)
-		err = ml_nl_reply_port(info, port, ML_CMD_PORT_BIND);
+	if (!err) {
+		err = ml_nl_reply_port_msg(info, msg, port, ML_CMD_PORT_BIND);
+		msg = NULL;
+	}
 out:
 	rtnl_unlock();
+	nlmsg_free(msg);
 	return err;
 }
 

@@ -60,7 +60,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	timer_setup(&qp->timer, ml_qp_timer, 0);
 	qp->state = ML_QPS_INIT;
 
-	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL);
+	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL | __GFP_NOWARN);
 	if (!qp->swq) {
 		err = -ENOMEM;
 		goto err_free;
@@ -307,9 +307,10 @@ struct ml_path {
 /* Find a live neighbour with node id @node on any port of @dev. */
 static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 {
+	int i, err = -EHOSTUNREACH;
 	struct ml_neigh *n;
 	struct ml_port *port;
-	int i, err = -EHOSTUNREACH;
+	u32 mtu;
 
 	rcu_read_lock();
 	for (i = 0; i < ML_MAX_PORTS && err; i++) {
@@ -322,8 +323,14 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 				continue;
 			path->port_index = i;
 			ether_addr_copy(path->dmac, n->mac);
-			path->pmtu = round_down(READ_ONCE(port->netdev->mtu) -
-						sizeof(struct ml_wire_data), 64);
+			/* The smaller of the two ends' MTUs, if the peer said. */
+			mtu = READ_ONCE(port->netdev->mtu);
+			if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
+				mtu = n->mtu;
+			/* Too small a path fails the connect (-EMSGSIZE). */
+			path->pmtu = mtu <= sizeof(struct ml_wire_data) ? 0 :
+				     round_down(mtu - sizeof(struct ml_wire_data),
+						64);
 			err = 0;
 			break;
 		}

@@ -86,6 +86,7 @@ struct ml_qp {
 	u32 rto_ms;			/* current, with backoff */
 	bool rnr_wait;
 	bool tx_blocked;		/* the netdev refused a frame: retry soon */
+	unsigned long blocked_since;	/* first refusal since an ack; 0: none */
 	bool cq_overrun;		/* a completion was lost: error soon */
 	u32 cwnd, cwnd_acc;		/* congestion window (AIMD), packets */
 	/* requester */

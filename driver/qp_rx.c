@@ -168,10 +168,15 @@ static u8 ml_qp_read_req(struct ml_qp *qp, const struct ml_wire_data *d,
 	u64 addr = be64_to_cpu(d->raddr);
 	struct ml_rresp *r;
 	struct ml_mr *mr;
+	u64 n;
 
 	if (pmtu < 64 || pmtu > qp->pmtu)
 		return ML_NAK_INVALID;
-	*npkts = max_t(u32, 1, DIV_ROUND_UP(len, pmtu));
+	/* Our requesters ask for a window of responses at most. */
+	n = max_t(u64, 1, DIV_ROUND_UP_ULL((u64)len, pmtu));
+	if (n > ML_WINDOW)
+		return ML_NAK_INVALID;
+	*npkts = n;
 	if (qp->rresp_tail - qp->rresp_head >= ML_MAX_RD)
 		return ML_NAK_RNR;
 	mr = ml_qp_rkey(qp, ntohl(d->rkey), addr, len, ML_ACCESS_REMOTE_READ);
@@ -280,11 +285,14 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 				if (ml_qp_read_req(qp, d, psn, &npkts) ==
 				    ML_ACK_OK)
 					ml_qp_kick(qp);
+				else
+					npkts = 0;
 				/*
 				 * A re-request may reach past the original:
 				 * its PSNs are then taken, in order.
 				 */
-				if (ml_psn_before(qp->rcv_nxt, psn + npkts)) {
+				if (npkts &&
+				    ml_psn_before(qp->rcv_nxt, psn + npkts)) {
 					qp->rcv_nxt = psn + npkts;
 					qp->nak_sent = false;
 				}
@@ -378,6 +386,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 	if (ml_psn_before(qp->snd_nxt, psn))
 		ml_qp_rewind(qp, psn);
 	qp->retries = 0;
+	qp->blocked_since = 0;
 	qp->rto_ms = qp->timeout_ms;
 	if (qp->snd_una == qp->snd_nxt)
 		timer_delete(&qp->timer);
@@ -479,6 +488,17 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 		spin_unlock_bh(&qp->lock);
 		return ML_STAT_DROP_NO_QP;
 	}
+	/*
+	 * A NAK that costs a retry or the QP must name a packet in flight:
+	 * a late duplicate (before snd_una) or one for a PSN never sent is
+	 * a ghost, dropped.
+	 */
+	if (a->syndrome != ML_ACK_OK && a->syndrome != ML_NAK_SEQ &&
+	    (ml_psn_before(psn, qp->snd_una) ||
+	     !ml_psn_before(psn, qp->snd_max))) {
+		spin_unlock_bh(&qp->lock);
+		return ML_STAT_DROP_SEQ;
+	}
 	switch (a->syndrome) {
 	case ML_ACK_OK:
 		if (!ml_qp_acked(qp, psn + 1))
@@ -512,9 +532,10 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 	}
 	if (a->syndrome == ML_ACK_OK)
 		qp->rnr_retries = 0;
-	spin_unlock_bh(&qp->lock);
+	/* Under the lock: ml_qp_destroy() sets dying under it, then cancels. */
 	if (kick)
 		ml_qp_kick(qp);
+	spin_unlock_bh(&qp->lock);
 	return 0;
 
 fatal:

@@ -413,7 +413,12 @@ void ml_qp_cwnd_loss(struct ml_qp *qp)
 	qp->cwnd_acc = 0;
 }
 
-/* A request the netdev refused: go back to it and retry in a tick. */
+/*
+ * A request the netdev refused: go back to it and retry in a tick.  A
+ * netdev that keeps refusing for a whole retransmission timeout costs a
+ * retry like a silent peer does (ml_qp_timer()), so it cannot keep the QP
+ * busy for ever.
+ */
 static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
 {
 	spin_lock_bh(&qp->lock);
@@ -423,6 +428,8 @@ static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
 		ml_qp_rewind(qp, psn);
 		ml_qp_cwnd_loss(qp);
 		qp->tx_blocked = true;
+		if (!qp->blocked_since)
+			qp->blocked_since = jiffies ?: 1;
 		mod_timer(&qp->timer, jiffies + 1);
 	}
 	spin_unlock_bh(&qp->lock);
@@ -460,7 +467,7 @@ void ml_qp_tx_work(struct work_struct *work)
 	struct sk_buff_head q;
 	struct ml_port *port;
 	bool more = false;
-	int n = 0;
+	int n = 0, err = 0;
 
 	__skb_queue_head_init(&q);
 	rcu_read_lock();
@@ -475,17 +482,26 @@ void ml_qp_tx_work(struct work_struct *work)
 
 	while (ndev && n < ML_TX_BUDGET &&
 	       qp->rresp_head != qp->rresp_tail &&
-	       !ml_qp_build_resp(qp, ndev, &q))
+	       !(err = ml_qp_build_resp(qp, ndev, &q)))
 		n++;
 
 	ml_qp_fetch(qp);
-	while (ndev && n < ML_TX_BUDGET && qp->state == ML_QPS_RTS &&
+	while (!err && ndev && n < ML_TX_BUDGET && qp->state == ML_QPS_RTS &&
 	       !qp->rnr_wait && qp->swq_send != qp->swq_tail &&
 	       qp->snd_nxt - qp->snd_una < qp->cwnd &&
-	       !ml_qp_build_req(qp, ndev, &q))
+	       !(err = ml_qp_build_req(qp, ndev, &q)))
 		n++;
-	if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer))
+	if (err == -ENOMEM && qp->state == ML_QPS_RTS) {
+		/*
+		 * No memory for a frame: try again in a tick (nothing may be
+		 * in flight to arm the retransmission timer).  Not charged to
+		 * the retry budget: the memory comes back, or the QP goes.
+		 */
+		qp->tx_blocked = true;
+		mod_timer(&qp->timer, jiffies + 1);
+	} else if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer)) {
 		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	}
 	more = n == ML_TX_BUDGET;
 unlock:
 	spin_unlock_bh(&qp->lock);
@@ -516,20 +532,29 @@ void ml_qp_rewind(struct ml_qp *qp, u32 psn)
 void ml_qp_timer(struct timer_list *t)
 {
 	struct ml_qp *qp = from_timer(qp, t, timer);
-	bool kick = false;
+	bool kick = false, due = false;
 
 	spin_lock_bh(&qp->lock);
 	if (qp->dying || qp->state != ML_QPS_RTS)
 		goto out;
 	if (qp->rnr_wait || qp->tx_blocked) {
+		due = qp->tx_blocked && qp->blocked_since &&
+		      time_after_eq(jiffies, qp->blocked_since +
+				    msecs_to_jiffies(qp->rto_ms));
+
 		if (qp->rnr_wait)
 			ml_qp_rewind(qp, qp->snd_una);
 		qp->rnr_wait = false;
 		qp->tx_blocked = false;
-		kick = true;
-		goto out;
+		if (!due) {
+			kick = true;
+			goto out;
+		}
+		/* Refused for a whole timeout: count it as one. */
+		qp->blocked_since = jiffies ?: 1;
 	}
-	if (qp->snd_nxt == qp->snd_una)
+	/* (A refused request was rewound: nothing may look in flight.) */
+	if (!due && qp->snd_nxt == qp->snd_una)
 		goto out;
 	qp->timeouts++;
 	ml_qp_stat(qp, ML_STAT_TIMEOUTS);

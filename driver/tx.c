@@ -77,6 +77,7 @@ void ml_tx_hello(struct ml_port *port)
 	h->dead_ms = htonl(READ_ONCE(dev->dead_ms));
 	h->hello_ms = htonl(READ_ONCE(dev->hello_ms));
 	strscpy(h->dev_name, dev->name, sizeof(h->dev_name));
+	h->mtu = htonl(READ_ONCE(ndev->mtu));
 	ml_stat_inc(port, ML_STAT_TX_HELLO);
 	ml_tx_frame(port, skb, ndev->broadcast);
 }

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dp_main.h"
 
@@ -225,6 +226,26 @@ START_TEST(test_zerocopy)
 }
 END_TEST
 
+/*
+ * The two ends of a link disagree about the MTU: B's is 1280.  The QPs
+ * must use the smaller one (learnt from B's HELLOs), or A's large frames
+ * would be dropped by B's netdev and every transfer would time out.
+ */
+START_TEST(test_mtu_mismatch)
+{
+	const char *orig = getenv("DP_EXPECT_MTU");
+
+	ck_assert_msg(orig && *orig, "DP_EXPECT_MTU not set");
+	ck_assert_int_eq(dp_sh("ip -n %s link set %s mtu 1280", dp_env.ns[DP_B],
+			       dp_env.ifname[DP_B]), 0);
+	usleep(600 * 1000);	/* a HELLO or two with the new MTU */
+	dp_pair_stats(zc_node, zc_node, NULL, 120, "B's MTU 1280");
+	ck_assert_int_eq(dp_sh("ip -n %s link set %s mtu %s", dp_env.ns[DP_B],
+			       dp_env.ifname[DP_B], orig), 0);
+	usleep(600 * 1000);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_data");
@@ -234,6 +255,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_sizes, 0, 5);
 	tcase_add_test(tc, test_read_one_sge);
 	tcase_add_test(tc, test_zerocopy);
+	tcase_add_test(tc, test_mtu_mismatch);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("concurrency");
 	tcase_set_timeout(tc, 300);

@@ -217,7 +217,13 @@ struct ml_wire_hello {
 	__be32 dead_ms;		/* how long the receiver may wait for the next */
 	__be32 hello_ms;	/* the sender's HELLO interval */
 	char dev_name[ML_DEV_NAME_LEN];	/* NUL-terminated */
+	/* From here on optional: a HELLO of ML_WIRE_HELLO_MIN_LEN lacks it. */
+	__be32 mtu;		/* the sender port's netdev MTU; 0: not said */
+	__be32 reserved;	/* sent 0, ignored */
 };
+
+/* The shortest valid HELLO (hdr.len): up to and including dev_name. */
+#define ML_WIRE_HELLO_MIN_LEN	48
 
 /*
  * Reliable-connection transport frames (ML_WIRE_DATA, ML_WIRE_ACK): a
