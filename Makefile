@@ -77,6 +77,7 @@ guest-tests: lib tools examples
 	$(MAKE) -C tests/unit guest_verbs
 	$(MAKE) -C tests/twoguest
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
+	$(MAKE) -C tests/debug
 
 install: lib tools
 	$(MAKE) -C lib install
