@@ -6,6 +6,7 @@
 #   make modules-all     megalink.ko for every installed Debian kernel
 #   make check           all tests: host unit tests + in-guest tests, both kernels
 #   make check-debug     debug kernel (KASAN, lockdep, kmemleak, ...): suite + hostile input
+#   make check-hostile   the fuzzers on Debian's 6.12, short (part of make check)
 #   make demo            boots a guest and shows a three-node pod
 #   make install         DESTDIR=, PREFIX= honoured
 #
@@ -25,7 +26,7 @@ KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples guest-tests clean install \
-	check check-debug check-unit check-guest demo deps dkms-install sparse checkpatch
+	check check-debug check-hostile check-unit check-guest demo deps dkms-install sparse checkpatch
 
 all: modules lib tools examples
 
@@ -104,6 +105,14 @@ check:
 	@$(MAKE) --no-print-directory guest-tests
 	@tests/run-guest-suite.sh
 	@tests/twoguest/run.sh 6.12
+	@$(MAKE) --no-print-directory check-hostile
+
+# The short form of the debug lane that fits make check: the fuzzers of
+# tests/debug, 20 s each, on Debian's 6.12 (no debug kernel to build).
+check-hostile: guest-tests
+	@echo "==== hostile input on 6.12 (tests/debug/run.sh, short form; make check-debug runs the full lane)"
+	@ML_DEBUG_PARTS="fuzz-chardev fuzz-netlink fuzz-wire" ML_FUZZ_SECONDS=$${ML_FUZZ_SECONDS:-20} \
+		tests/harness/run-in-guest.sh --kernel 6.12 --timeout 1500 -- tests/debug/run.sh
 
 check-debug:
 	@scripts/deps.sh debug
