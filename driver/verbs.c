@@ -51,14 +51,19 @@ int ml_ioctl_alloc_pd(struct ml_ctx *ctx, void *arg)
 	if (!pd)
 		return -ENOMEM;
 	pd->ctx = ctx;
+	/*
+	 * The answer is read under the lock: once it is dropped, another
+	 * thread may destroy the object by its (predictable) handle.
+	 */
 	mutex_lock(&ctx->lock);
 	err = ml_ctx_add(ctx, &pd->uobj, ML_OBJ_PD);
+	if (!err)
+		a->out_pd = pd->uobj.handle;
 	mutex_unlock(&ctx->lock);
 	if (err) {
 		kfree(pd);
 		return err;
 	}
-	a->out_pd = pd->uobj.handle;
 	return 0;
 }
 
@@ -132,14 +137,17 @@ int ml_ioctl_reg_mr(struct ml_ctx *ctx, void *arg)
 		return err;
 	mutex_lock(&ctx->lock);
 	err = ml_ctx_add(ctx, &mr->uobj, ML_OBJ_MR);
+	if (!err) {
+		/* Under the lock: see ml_ioctl_alloc_pd(). */
+		r->out_handle = mr->uobj.handle;
+		r->out_lkey = mr->key;
+		r->out_rkey = mr->key;
+	}
 	mutex_unlock(&ctx->lock);
 	if (err) {
 		ml_mr_dereg(mr);
 		return err;
 	}
-	r->out_handle = mr->uobj.handle;
-	r->out_lkey = mr->key;
-	r->out_rkey = mr->key;
 	return 0;
 }
 
@@ -165,14 +173,15 @@ int ml_ioctl_create_cq(struct ml_ctx *ctx, void *arg)
 		if (err)
 			ml_cq_destroy(cq);
 	}
+	if (!err) {
+		/* Under the lock: see ml_ioctl_alloc_pd(). */
+		c->entries = entries;
+		c->out_handle = cq->uobj.handle;
+		c->out_mmap_offset = (u64)cq->ring->pgoff << PAGE_SHIFT;
+		c->out_mmap_size = cq->ring->size;
+	}
 	mutex_unlock(&ctx->lock);
-	if (err)
-		return err;
-	c->entries = entries;
-	c->out_handle = cq->uobj.handle;
-	c->out_mmap_offset = (u64)cq->ring->pgoff << PAGE_SHIFT;
-	c->out_mmap_size = cq->ring->size;
-	return 0;
+	return err;
 }
 
 int ml_ioctl_create_qp(struct ml_ctx *ctx, void *arg)
