@@ -3010,7 +3010,92 @@ static int repro_mr_put(const char *how)
 	return 0;
 }
 
-static const char *const repros[] = { "mr-put-destroy-qp", "mr-put-close", "mr-put-qp-error" };
+/*
+ * create-destroy-race: ALLOC_PD, REG_MR and CREATE_CQ fill their output
+ * from the new object after dropping ctx->lock; a second thread that
+ * destroys the (predictable: lowest free) handle in between frees it
+ * first.  KASAN: slab-use-after-free in ml_ioctl_create_cq() (found by
+ * the fuzzer, seed 0xfec8bb588a6ed0ce).  Runs 10 s of racing threads.
+ */
+static int race_fd;
+static volatile int race_stop;
+static uint8_t *race_buf;
+
+static void *race_creator(void *arg)
+{
+	uint32_t pd = (uint32_t)(uintptr_t)arg;
+
+	for (unsigned int i = 0; !race_stop; i++) {
+		union ioc_buf u;
+
+		memset(&u, 0, sizeof(u));
+		switch (i % 3) {
+		case 0:
+			u.pd.size = sizeof(u.pd);
+			ioctl(race_fd, ML_IOCTL_ALLOC_PD, &u);
+			break;
+		case 1:
+			u.mr = (struct ml_reg_mr){ .size = sizeof(u.mr), .pd = pd,
+				.access = ML_ACCESS_LOCAL_WRITE, .addr = (uintptr_t)race_buf,
+				.length = PG };
+			ioctl(race_fd, ML_IOCTL_REG_MR, &u);
+			break;
+		default:
+			u.cq = (struct ml_create_cq){ .size = sizeof(u.cq), .entries = 1 };
+			ioctl(race_fd, ML_IOCTL_CREATE_CQ, &u);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *race_destroyer(void *arg)
+{
+	uint32_t keep = (uint32_t)(uintptr_t)arg;
+
+	while (!race_stop) {
+		for (uint32_t h = 1; h < 12; h++) {
+			for (uint32_t t = ML_OBJ_PD; t <= ML_OBJ_CQ; t++) {
+				struct ml_destroy d = { sizeof(d), 0, t, h };
+
+				if (h != keep || t != ML_OBJ_PD)
+					ioctl(race_fd, ML_IOCTL_DESTROY, &d);
+			}
+		}
+	}
+	return NULL;
+}
+
+static int repro_race(const char *how)
+{
+	struct ml_alloc_pd a = { .size = sizeof(a) };
+	pthread_t th[4];
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/megalink/%s", dp_env.dev[0]);
+	race_fd = open(path, O_RDWR | O_CLOEXEC);
+	race_buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (race_fd < 0 || race_buf == MAP_FAILED || ioctl(race_fd, ML_IOCTL_ALLOC_PD, &a)) {
+		printf("repro %s: setup: %s\n", how, strerror(errno));
+		return 1;
+	}
+	memset(race_buf, 1, PG);
+	printf("repro %s: 2 threads create PDs, MRs and CQs, 2 destroy handles 1..11, "
+	       "for 10 s\n", how);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, i < 2 ? race_creator : race_destroyer,
+			       (void *)(uintptr_t)a.out_pd);
+	sleep(10);
+	race_stop = 1;
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	close(race_fd);
+	return 0;
+}
+
+static const char *const repros[] = {
+	"mr-put-destroy-qp", "mr-put-close", "mr-put-qp-error", "create-destroy-race",
+};
 
 /* Run reproducer @name in node A's netns; 0 if its steps all worked. */
 static int repro(const char *name)
@@ -3032,7 +3117,8 @@ static int repro(const char *name)
 			perror("setns");
 			_exit(1);
 		}
-		_exit(repro_mr_put(name));
+		_exit(!strcmp(name, "create-destroy-race") ? repro_race(name) :
+		      repro_mr_put(name));
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return 1;

@@ -17,7 +17,10 @@ export PATH
 poweroff_now() {
 	sync
 	echo o >/proc/sysrq-trigger
-	sleep 30
+	# PID 1 must not exit while the power goes: sleep lives on the 9p
+	# root, which may already be gone (EIO), so spin if it fails.
+	sleep 30 2>/dev/null
+	while :; do :; done
 }
 
 fail() {
