@@ -805,16 +805,29 @@ START_TEST(test_cq_overflow)
 	OK(ml_qp_connect(b.qp, a.node, ml_qp_num(a.qp), NULL));
 	for (i = 0; i < 16; i++)
 		post_recv1(&b, i, 64 * i, 64);
-	for (i = 0; i < 16; i++)
-		post1(&a, i, ML_WR_SEND, ML_WR_F_SIGNALED, 0, 8, 0, 0, 0);
-	for (i = 0; i < 16; i++)
-		expect_cqe(&b, i, ML_WC_RECV, ML_WC_SUCCESS, 8);
-	usleep(100000);
+	/* The QP goes to error once its CQ overflows: later posts fail. */
+	for (i = 0; i < 16; i++) {
+		struct ml_sge g = sge(&a, 0, 8);
+		struct ml_send_wr wr = { .wr_id = i, .opcode = ML_WR_SEND,
+					 .flags = ML_WR_F_SIGNALED, .sg_list = &g,
+					 .num_sge = 1 };
+
+		if (ml_post_send(a.qp, &wr))
+			break;
+	}
+	ck_assert_int_gt(i, (int)small->entries);
+	usleep(300000);
 	while ((n = ml_cq_poll(small, wc, 64)) > 0)
 		got += n;
 	ck_assert_int_eq(got, (int)small->entries);
 	ck_assert_int_eq(n, -EOVERFLOW);
 	ck_assert_ptr_nonnull(strstr(ml_last_error(), "overflowed"));
+	{
+		struct ml_qp_attr qa;
+
+		OK(ml_qp_query(a.qp, &qa));
+		ck_assert_uint_eq(qa.state, ML_QPS_ERROR);
+	}
 	ml_device_close(a.dev);
 	ml_device_close(b.dev);
 }
