@@ -302,7 +302,7 @@ static int wait_cqes(struct ml_device *dev, struct ml_cq *cq, struct ml_cqe *wc,
 /* churn                                                               */
 /* ------------------------------------------------------------------ */
 
-#define CH_BUF (1u << 20)
+#define CH_BUF (512u << 10)
 #define CH_SHARED_CQE 4096
 #define CH_MAX_NEIGH 8
 
@@ -1121,7 +1121,7 @@ static int tplan(struct tside *s, struct tmsg *m)
 	static const uint32_t ops[] = { ML_WR_SEND, ML_WR_WRITE, ML_WR_READ, ML_WR_SEND_IMM,
 					ML_WR_WRITE_IMM };
 	uint64_t lcur = TR_GUARD, rcur = TR_GUARD;
-	uint32_t maxsz = s->strict ? 192 * 1024 : 96 * 1024;
+	uint32_t maxsz = s->strict ? 128 * 1024 : 64 * 1024;
 	int n = 1 + (int)rndn(&s->rng, TR_MAXOPS), i, k = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -1530,8 +1530,12 @@ static void tside_run(struct tside *s)
 			int req = (round & 1) == s->side;
 			int max_rounds = 4 + (int)rndn(&s->rng, 30);
 
-			/* leave the (emulated) CPUs some room for the chaos */
-			msleep(5 + rndn(&s->rng, 30));
+			/*
+			 * Leave the (emulated) CPUs some room for the chaos:
+			 * the data path runs in softirq and a high-priority
+			 * work queue, which nice does not hold back.
+			 */
+			msleep(10 + rndn(&s->rng, 60));
 			if (req) {
 				if (now() > s->deadline || round >= max_rounds) {
 					memset(&me, 0, sizeof(me));
@@ -1603,7 +1607,7 @@ static int run_traffic(char **av)
 			s.rng = seed ^ hash_str(tag) ^ (uint64_t)(i + 1) * 0x1234567ULL;
 			s.deadline = now() + seconds;
 			s.cqe_ms = strict ? 60000 : 30000;
-			s.len = strict ? 2u << 20 : 1u << 20;
+			s.len = strict ? 1u << 20 : 512u << 10;
 			s.buf = mmap(NULL, s.len + 4096, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (s.buf == MAP_FAILED)

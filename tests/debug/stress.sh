@@ -364,6 +364,7 @@ start() { # TAG DURATION CMD...
 		# a shell loop: bounded by its own deadline and a watchdog
 		("$@") >"$out/$t.log" 2>&1 &
 		wpid+=($!)
+		[ "$1" = chaos_loop ] && renice -n -5 -p "$!" >/dev/null
 		(
 			nap $((d + 300))
 			echo "STRESS-FAIL $t: HANG: still running after $((d + 300)) s" >>"$out/$t.log"
