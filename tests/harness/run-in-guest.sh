@@ -32,6 +32,8 @@ set -o pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
 . "$(dirname "$0")/lib.sh"
+# A command that fails where set -e stops the script must not do so silently.
+trap 'ml_note "internal error: line $LINENO failed (exit $?)"' ERR
 
 usage() {
 	echo "usage: $(sed -n 's/^# \{0,1\}//; 4,4p' "$0")" >&2
@@ -85,9 +87,13 @@ fi
 if [ -z "$out" ]; then
 	out=$ML_BUILD_DIR/guest-out/$krel-$(date +%Y%m%d-%H%M%S)-$$
 	# Keep the newest ML_GUEST_KEEP (30) automatically named run directories.
-	# shellcheck disable=SC2012 # names are ours: no odd characters
-	ls -dt "$ML_BUILD_DIR"/guest-out/*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]-* 2>/dev/null |
-		tail -n +"${ML_GUEST_KEEP:-30}" | xargs -r rm -rf --
+	# (Only when there are some: ls of a glob that matched nothing exits 2,
+	# which pipefail would turn into this script's exit status.)
+	old_runs=("$ML_BUILD_DIR"/guest-out/*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]-*)
+	if [ -e "${old_runs[0]}" ]; then
+		# shellcheck disable=SC2012 # names are ours: no odd characters
+		ls -dt "${old_runs[@]}" | tail -n +"${ML_GUEST_KEEP:-30}" | xargs -r rm -rf --
+	fi
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
