@@ -41,6 +41,10 @@ modules:
 # One out-of-tree build per installed kernel, each in its own copy of the
 # sources so that objects of different kernels never mix.
 modules-all:
+	@for v in /boot/vmlinuz-*-amd64; do k=$${v#/boot/vmlinuz-}; \
+		[ ! -e "$$v" ] || [ -d /usr/src/linux-headers-$$k ] || \
+		echo "megalink: *** no headers for the installed kernel $$k: no module for it (apt-get install linux-headers-$$k)" >&2; \
+	done
 	@set -e; for k in $(KERNELS); do \
 		d=$(BUILD)/$$k; mkdir -p $$d; \
 		rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.cmd' \

@@ -32,7 +32,13 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	if (!ring)
 		return -ENOMEM;
 	ring->size = PAGE_SIZE + PAGE_ALIGN((size_t)entries * entry_size);
-	ring->hdr = vmalloc_user(ring->size);
+	/*
+	 * Not vmalloc_user(): that takes no flags.  The rings are the user's
+	 * to size, so they are charged to the user's memory cgroup, and a
+	 * failure is the user's ENOMEM, not a kernel warning.
+	 */
+	ring->hdr = __vmalloc(ring->size,
+			      GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	if (!ring->hdr) {
 		kfree(ring);
 		return -ENOMEM;
@@ -78,6 +84,7 @@ int ml_ctx_mmap(struct ml_ctx *ctx, struct vm_area_struct *vma)
 {
 	size_t len = vma->vm_end - vma->vm_start;
 	struct ml_ring *ring;
+	size_t off;
 	int err;
 
 	xa_lock(&ctx->mmaps);
@@ -92,7 +99,18 @@ int ml_ctx_mmap(struct ml_ctx *ctx, struct vm_area_struct *vma)
 		goto out;
 	}
 	ml_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	err = remap_vmalloc_range(vma, ring->hdr, 0);
+	/*
+	 * Page by page, as remap_vmalloc_range() would (it wants VM_USERMAP,
+	 * which only vmalloc_user() sets); on failure mmap() unmaps what was
+	 * inserted.
+	 */
+	err = 0;
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		err = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page((void *)ring->hdr + off));
+		if (err)
+			break;
+	}
 out:
 	ml_ring_put(ring);
 	return err;

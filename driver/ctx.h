@@ -72,7 +72,7 @@ struct ml_ctx {
  * @pgoff: mmap offset in pages
  * @ref: held by the owning object and, for the duration of the call, by
  *	mmap(); pages already mapped stay alive after vfree() because the
- *	mapping holds page references (remap_vmalloc_range())
+ *	mapping holds page references (vm_insert_page())
  */
 struct ml_ring {
 	struct ml_ring_hdr *hdr;

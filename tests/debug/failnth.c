@@ -50,8 +50,10 @@
  * (substring: only the walks whose name contains it), ML_FAILNTH_DRYRUN=1
  * (no fault injection: every walk is one plain call; for kernels without
  * fail-nth, to debug this program), ML_FAILNTH_NOWARN=1 (do not inject
- * inside vmalloc: its failures print warn_alloc() call traces that the
- * harness counts as splats), ML_FAILNTH_TX_POKE=1 (ring the doorbells
+ * inside vmalloc: for a module whose vmalloc calls lack __GFP_NOWARN,
+ * whose failures print warn_alloc() call traces that the harness counts
+ * as splats; the rings have had it since they moved off vmalloc_user()),
+ * ML_FAILNTH_TX_POKE=1 (ring the doorbells
  * again every 0.5 s while waiting for completions: hides the stalled-QP
  * bug so that the rest of the transmit path can be walked).  Both are
  * work-arounds for bugs written up in /work/notes/bugs-failnth.md and are
