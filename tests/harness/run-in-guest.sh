@@ -132,39 +132,57 @@ append="console=ttyS0,115200 panic=-1 mlinit=$ML_HARNESS_DIR/guest-init.sh"
 append="$append mlrepo=$ML_REPO_ROOT mlout=$out mltimeout=$tmo"
 append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 $mods_append ${ML_GUEST_APPEND:-}"
 
-ml_note "booting $krel (timeout ${tmo}s, out $out)"
-t0=$(date +%s.%N)
-# qemu runs in the background so that an interrupt of this script (which
-# `timeout`, in its own process group, would not see) stops it too.
-read -ra qemu_extra <<<"${ML_QEMU_EXTRA:-}"
-fifo_dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-guest.XXXXXX")
-mkfifo "$fifo_dir/stdout"
-tee "$out/output.log" <"$fifo_dir/stdout" &
-tee_pid=$!
-timeout --kill-after=10 "$tmo" "$qemu" \
-	-accel tcg -cpu max -smp "${ML_GUEST_SMP:-2}" -m "${ML_GUEST_MEM:-2048}" \
-	-nodefaults -display none -no-reboot -monitor none \
-	-kernel "$kernel" -initrd "$initrd" -append "$append" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$out,mount_tag=mlout,security_model=none,multidevs=remap" \
-	-serial "file:$out/console.log" -serial stdio \
-	"${qemu_extra[@]}" \
-	</dev/null >"$fifo_dir/stdout" &
-qemu_pid=$!
-interrupted=''
-trap 'interrupted=1; kill -TERM "$qemu_pid" 2>/dev/null || true' INT TERM HUP
-qrc=0
+# A Debian kernel sometimes dies under TCG while it boots, before init and
+# so before anything of ours ran (seen: an int3 oops in sched_clock_cpu
+# while jump labels are patched on the other vCPU).  Such a boot is retried
+# once, loudly; a crash after ML-GUEST-READY is never retried.
+attempt=1
 while :; do
-	wait "$qemu_pid" && qrc=0 || qrc=$?
-	kill -0 "$qemu_pid" 2>/dev/null || break
+	ml_note "booting $krel (timeout ${tmo}s, out $out)"
+	t0=$(date +%s.%N)
+	# qemu runs in the background so that an interrupt of this script (which
+	# `timeout`, in its own process group, would not see) stops it too.
+	read -ra qemu_extra <<<"${ML_QEMU_EXTRA:-}"
+	fifo_dir=$(mktemp -d "${TMPDIR:-/tmp}/ml-guest.XXXXXX")
+	mkfifo "$fifo_dir/stdout"
+	tee "$out/output.log" <"$fifo_dir/stdout" &
+	tee_pid=$!
+	timeout --kill-after=10 "$tmo" "$qemu" \
+		-accel tcg -cpu max -smp "${ML_GUEST_SMP:-2}" -m "${ML_GUEST_MEM:-2048}" \
+		-nodefaults -display none -no-reboot -monitor none \
+		-kernel "$kernel" -initrd "$initrd" -append "$append" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$out,mount_tag=mlout,security_model=none,multidevs=remap" \
+		-serial "file:$out/console.log" -serial stdio \
+		"${qemu_extra[@]}" \
+		</dev/null >"$fifo_dir/stdout" &
+	qemu_pid=$!
+	interrupted=''
+	trap 'interrupted=1; kill -TERM "$qemu_pid" 2>/dev/null || true' INT TERM HUP
+	qrc=0
+	while :; do
+		wait "$qemu_pid" && qrc=0 || qrc=$?
+		kill -0 "$qemu_pid" 2>/dev/null || break
+	done
+	wait "$tee_pid" || true
+	trap - INT TERM HUP
+	rm -rf "$fifo_dir"
+	if [ -n "$interrupted" ]; then
+		ml_note "$krel: interrupted; guest stopped (logs in $out)"
+		exit 130
+	fi
+	if [ ! -e "$out/guest-ready" ] && [ "$attempt" -lt "${ML_BOOT_ATTEMPTS:-2}" ] &&
+		grep -aq 'Kernel panic\|Oops:' "$out/console.log" 2>/dev/null; then
+		mv "$out/console.log" "$out/console-attempt$attempt.log"
+		ml_note "$krel: the guest kernel crashed while booting, before the command ran:"
+		grep -a -m 3 -E 'Oops:|RIP:|Kernel panic' "$out/console-attempt$attempt.log" | tr -d '\r' >&2 || true
+		ml_note "$krel: booting again (attempt $((attempt + 1)); that console is in console-attempt$attempt.log)"
+		attempt=$((attempt + 1))
+		rm -f "$out/output.log"
+		continue
+	fi
+	break
 done
-wait "$tee_pid" || true
-trap - INT TERM HUP
-rm -rf "$fifo_dir"
-if [ -n "$interrupted" ]; then
-	ml_note "$krel: interrupted; guest stopped (logs in $out)"
-	exit 130
-fi
 t1=$(date +%s.%N)
 
 boot_s=- run_s=-
