@@ -178,7 +178,8 @@ static int ml_nl_put_neigh(struct sk_buff *skb, const struct ml_port *port,
 	    nla_put_string(skb, ML_A_NEIGH_DEV_NAME, n->dev_name) ||
 	    nla_put_u64_64bit(skb, ML_A_NEIGH_CAPS, n->caps, ML_A_PAD) ||
 	    nla_put_u32(skb, ML_A_NEIGH_AGE_MS, age) ||
-	    nla_put_u32(skb, ML_A_NEIGH_DEAD_MS, n->dead_ms))
+	    nla_put_u32(skb, ML_A_NEIGH_DEAD_MS, n->dead_ms) ||
+	    (n->mtu && nla_put_u32(skb, ML_A_NEIGH_MTU, n->mtu)))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -193,6 +193,7 @@ static const char *const attr_names[] = {
 	[ML_A_RNR_NAKS]		= "rnr-naks",
 	[ML_A_SEQ_NAKS]		= "seq-naks",
 	[ML_A_OWNER_PID]	= "owner-pid",
+	[ML_A_NEIGH_MTU]	= "neigh-mtu",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

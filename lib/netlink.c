@@ -410,6 +410,7 @@ void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n)
 	n->caps = get_u64(tb[ML_A_NEIGH_CAPS]);
 	n->age_ms = get_u32(tb[ML_A_NEIGH_AGE_MS]);
 	n->dead_ms = get_u32(tb[ML_A_NEIGH_DEAD_MS]);
+	n->mtu = get_u32(tb[ML_A_NEIGH_MTU]);
 }
 
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s)

@@ -77,6 +77,7 @@ void json_neigh_fields(struct jw *w, const struct ml_neigh_info *n)
 	jw_kstr(w, "mac", mac);
 	jw_kuint(w, "age_ms", n->age_ms);
 	jw_kuint(w, "dead_ms", n->dead_ms);
+	jw_kuint(w, "mtu", n->mtu);
 	jw_kuint(w, "caps", n->caps);
 }
 
@@ -165,6 +166,10 @@ static void text_neigh(FILE *f, const struct ml_neigh_info *n)
 		n->dev, n->port_index, n->ifname, n->node_id,
 		n->remote_dev[0] ? n->remote_dev : "?", n->remote_port, mac,
 		n->age_ms, n->dead_ms, n->caps);
+	if (n->mtu)
+		fprintf(f, " mtu %u", n->mtu);
+	else
+		fprintf(f, " mtu ?");
 }
 
 /*

@@ -144,7 +144,9 @@ struct ml_neigh_info {
 	uint64_t caps;			/* its ML_DEV_CAP_* */
 	uint32_t age_ms;		/* since its last HELLO */
 	uint32_t dead_ms;		/* dead interval it asked for */
-	uint64_t reserved[4];
+	uint32_t mtu;			/* its port's MTU; 0: not advertised */
+	uint32_t reserved1;
+	uint64_t reserved[3];
 };
 
 /* Counters of one port (ML_CMD_STATS_GET). */

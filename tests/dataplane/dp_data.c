@@ -231,14 +231,39 @@ END_TEST
  * must use the smaller one (learnt from B's HELLOs), or A's large frames
  * would be dropped by B's netdev and every transfer would time out.
  */
+/* The MTU A's neighbour table holds for B, its one neighbour (NEIGH_GET). */
+static uint32_t neigh_mtu_of_b(void)
+{
+	struct ml_neigh_info *nb = NULL;
+	struct ml_ctl *ctl;
+	uint32_t mtu = 0;
+	size_t n = 0;
+	int r;
+
+	dp_ns_enter(DP_A);
+	r = ml_ctl_open(&ctl);
+	dp_ns_leave();
+	ck_assert_msg(r == 0, "ml_ctl_open: %s", strerror(-r));
+	r = ml_ctl_neighbours(ctl, dp_env.dev[DP_A], &nb, &n);
+	ck_assert_msg(r >= 0, "ml_ctl_neighbours: %s", strerror(-r));
+	ck_assert_msg(n == 1, "%s has %zu neighbours, want B alone", dp_env.dev[DP_A], n);
+	mtu = nb[0].mtu;
+	ml_free(nb);
+	ml_ctl_close(ctl);
+	return mtu;
+}
+
 START_TEST(test_mtu_mismatch)
 {
 	const char *orig = getenv("DP_EXPECT_MTU");
 
 	ck_assert_msg(orig && *orig, "DP_EXPECT_MTU not set");
+	ck_assert_uint_eq(neigh_mtu_of_b(), strtoul(orig, NULL, 10));
 	ck_assert_int_eq(dp_sh("ip -n %s link set %s mtu 1280", dp_env.ns[DP_B],
 			       dp_env.ifname[DP_B]), 0);
 	usleep(600 * 1000);	/* a HELLO or two with the new MTU */
+	/* What an operator chasing the mismatch sees (megalink-stat neigh). */
+	ck_assert_uint_eq(neigh_mtu_of_b(), 1280);
 	dp_pair_stats(zc_node, zc_node, NULL, 120, "B's MTU 1280");
 	ck_assert_int_eq(dp_sh("ip -n %s link set %s mtu %s", dp_env.ns[DP_B],
 			       dp_env.ifname[DP_B], orig), 0);

@@ -117,7 +117,8 @@ static bool stat_discovered(struct pod *p, char *why, size_t wl)
 				const char *v;
 				const char *keys[] = { "dev", "port", "ifname",
 					"node_id", "remote_dev", "remote_port",
-					"mac", "age_ms", "dead_ms", "caps" };
+					"mac", "age_ms", "dead_ms", "mtu",
+					"caps" };
 
 				for (size_t y = 0; y < ARRAY_SIZE(keys); y++)
 					ck_assert_msg(json_get(&o[x], keys[y]),
@@ -134,11 +135,12 @@ static bool stat_discovered(struct pod *p, char *why, size_t wl)
 					   p->nodes[j].dev_name) ||
 				    strcmp(json_get(&o[x], "remote_port"), rport) ||
 				    (!p->bridge && strcasecmp(json_get(&o[x], "mac"), mac)) ||
-				    strcmp(json_get(&o[x], "dead_ms"), "1000")) {
+				    strcmp(json_get(&o[x], "dead_ms"), "1000") ||
+				    strcmp(json_get(&o[x], "mtu"), "1500")) {
 					snprintf(why, wl, "node %d neighbour %s: "
 						 "dev %s ifname %s port %s "
-						 "remote %s/%s mac %s dead %s; "
-						 "want %s %s %s %s/%s %s 1000",
+						 "remote %s/%s mac %s dead %s mtu %s; "
+						 "want %s %s %s %s/%s %s 1000 1500",
 						 i, id, json_get(&o[x], "dev"),
 						 json_get(&o[x], "ifname"),
 						 json_get(&o[x], "port"),
@@ -146,6 +148,7 @@ static bool stat_discovered(struct pod *p, char *why, size_t wl)
 						 json_get(&o[x], "remote_port"),
 						 json_get(&o[x], "mac"),
 						 json_get(&o[x], "dead_ms"),
+						 json_get(&o[x], "mtu"),
 						 n->dev_name, mine->ifname, port,
 						 p->nodes[j].dev_name, rport, mac);
 					return false;

@@ -59,7 +59,7 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$OUT/out" "$1" 2>"$OUT/pyerr"; then
 
 DEV_KEYS='{"dev","index","node_id","hello_ms","dead_ms","caps","abi_version","ethertype","ports","num_ctx","num_pds","num_mrs","num_cqs","num_qps","pinned_pages"}'
 PORT_KEYS='{"dev","port","ifname","ifindex","state","carrier","mtu","mac","neighbours"}'
-NEIGH_KEYS='{"dev","port","ifname","node_id","remote_dev","remote_port","mac","age_ms","dead_ms","caps"}'
+NEIGH_KEYS='{"dev","port","ifname","node_id","remote_dev","remote_port","mac","age_ms","dead_ms","mtu","caps"}'
 
 modprobe veth 2>/dev/null
 insmod "${ML_KO:?}" hello_ms=100 dead_ms=3000 || { echo "FAIL insmod"; exit 1; }

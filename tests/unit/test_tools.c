@@ -363,7 +363,7 @@ START_TEST(test_json_neigh_keys)
 	struct ml_neigh_info n = { .dev = "ml0", .port_index = 0, .ifname = "eth0",
 				   .node_id = 2, .remote_dev = "ml3", .remote_port = 1,
 				   .mac = { 1, 2, 3, 4, 5, 6 }, .age_ms = 120,
-				   .dead_ms = 4000, .caps = 1 };
+				   .dead_ms = 4000, .mtu = 9000, .caps = 1 };
 	struct cap c;
 	struct out out;
 
@@ -373,7 +373,16 @@ START_TEST(test_json_neigh_keys)
 	ck_assert_str_eq(cap_str(&c),
 		"{\"dev\":\"ml0\",\"port\":0,\"ifname\":\"eth0\",\"node_id\":2,"
 		"\"remote_dev\":\"ml3\",\"remote_port\":1,\"mac\":\"01:02:03:04:05:06\","
-		"\"age_ms\":120,\"dead_ms\":4000,\"caps\":1}");
+		"\"age_ms\":120,\"dead_ms\":4000,\"mtu\":9000,\"caps\":1}");
+	cap_close(&c);
+	/* Text: the MTU last, "?" when the neighbour did not advertise one. */
+	n.mtu = 0;
+	cap_open(&c);
+	out = mkout(&c, 0);
+	print_neigh(&out, &n);
+	ck_assert_str_eq(cap_str(&c),
+		"neigh ml0/0 ifname eth0 node-id 0x00000002 remote ml3/1 "
+		"mac 01:02:03:04:05:06 age 120ms dead 4000ms caps 0x1 mtu ?\n");
 	cap_close(&c);
 }
 END_TEST

@@ -117,6 +117,7 @@ enum ml_attr {
 	ML_A_RNR_NAKS,		/* u64 */
 	ML_A_SEQ_NAKS,		/* u64 */
 	ML_A_OWNER_PID,		/* u32, process that created the QP */
+	ML_A_NEIGH_MTU,		/* u32, MTU the neighbour's port advertised */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
