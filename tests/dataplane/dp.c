@@ -566,6 +566,27 @@ static void x_check_send_wc(struct dp_node *n, const struct dp_x *x, int nx,
 			(unsigned long long)wc->wr_id, wc->byte_len, (unsigned long long)t->size);
 }
 
+/*
+ * A number that changes whenever a PSN of one of the node's QPs moves.  A
+ * long transfer on a slow kernel (64 MiB READs under KASAN on a loaded
+ * machine take over a minute) is not a hang while it moves: the waits below
+ * fail only after timeout_ms with neither a completion nor a moved PSN.
+ */
+static uint64_t x_progress(struct dp_node *n)
+{
+	uint64_t sum = 0;
+
+	for (int q = 0; q < n->nqp; q++) {
+		struct ml_qp_attr qa;
+
+		memset(&qa, 0, sizeof(qa));
+		if (ml_qp_query(n->qp[q], &qa) == 0)
+			sum = sum * 1000003 + qa.snd_una + 7ULL * qa.rcv_psn +
+			      13ULL * qa.snd_psn;
+	}
+	return sum;
+}
+
 static void x_run_a(struct dp_node *n, const struct dp_x *x, int nx, int timeout_ms)
 {
 	uint8_t seen[DP_MAXX] = { 0 };
@@ -604,14 +625,20 @@ static void x_run_a(struct dp_node *n, const struct dp_x *x, int nx, int timeout
 	for (i = 0; i < n->nqp; i++)
 		C_OK(ml_qp_doorbell(n->qp[i]));
 	while (got < nx) {
+		uint64_t prog = x_progress(n);
 		struct ml_cqe wc;
 
 		set_where("A: %d of %d send completions (first size %llu, %s)", got, nx,
 			  (unsigned long long)x[0].size, dp_op_name(x[0].op));
-		if (dp_next_cqe(n, n->cq, &wc, timeout_ms)) {
+		while (dp_next_cqe(n, n->cq, &wc, timeout_ms)) {
+			uint64_t now = x_progress(n);
 			char miss[1024];
 			size_t len = 0;
 
+			if (now != prog) {
+				prog = now;
+				continue;
+			}
 			miss[0] = 0;
 			for (i = 0; i < nx && len < sizeof(miss) - 200; i++) {
 				struct ml_qp_attr qa;
@@ -629,8 +656,9 @@ static void x_run_a(struct dp_node *n, const struct dp_x *x, int nx, int timeout
 					qa.snd_una, (unsigned long long)qa.retransmits,
 					(unsigned long long)qa.timeouts);
 			}
-			dp_fail(__FILE__, __LINE__, "A: %d of %d transfers completed, nothing for "
-				"%d ms; missing: %s", got, nx, timeout_ms, miss);
+			dp_fail(__FILE__, __LINE__, "A: %d of %d transfers completed, no "
+				"completion and no PSN moved for %d ms; missing: %s", got, nx,
+				timeout_ms, miss);
 		}
 		x_check_send_wc(n, x, nx, &wc, seen);
 		got++;
@@ -666,7 +694,21 @@ static void x_run_b(struct dp_node *n, const struct dp_x *x, int nx, int timeout
 	set_where("B: waiting for A");
 	dp_sync(n);
 	set_where("B: waiting for A to finish %d transfers", nx);
-	C_CHECK(dp_recv_byte(n->peer, timeout_ms * 4 + 60000) == 'D', "A: bad message");
+	for (uint64_t prog = x_progress(n);;) {
+		struct pollfd p = { .fd = n->peer, .events = POLLIN };
+		int pr = poll(&p, 1, timeout_ms + 60000);
+		uint64_t now;
+
+		if (pr == 1)
+			break;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		now = x_progress(n);
+		C_CHECK(now != prog, "no word from A and no PSN moved for %d ms (%s)",
+			timeout_ms + 60000, where);
+		prog = now;
+	}
+	C_CHECK(dp_recv_byte(n->peer, 1000) == 'D', "A: bad message");
 	while (got < want) {
 		struct ml_cqe wc;
 		const struct dp_x *t;

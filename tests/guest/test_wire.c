@@ -373,7 +373,7 @@ START_TEST(test_neigh_table_full)
 	uint16_t et = ml_ethertype();
 	const int fakes = 150;
 	uint32_t fbase = node_id_base() + 1000;
-	uint64_t found, full, end;
+	uint64_t found, full, end, lost0, lost1;
 	int k;
 
 	pod_create(&p, 2, HELLO, DEAD);
@@ -395,14 +395,27 @@ START_TEST(test_neigh_table_full)
 		full = after.v[ML_STAT_DROP_NEIGH_FULL] -
 		       before.v[ML_STAT_DROP_NEIGH_FULL];
 	} while (found + full < (uint64_t)fakes && now_ms() < end);
+	/*
+	 * On a slow kernel the first fakes can expire (they ask for 5 s)
+	 * before the last are in: the table holds the real neighbour plus
+	 * the fakes found and not yet lost, counted on both sides of the read.
+	 */
+	lost0 = after.v[ML_STAT_NEIGH_LOST] - before.v[ML_STAT_NEIGH_LOST];
 	k = ml_neigh_count(&p.nodes[0].nl, "m01", 0);
-	tlog("%d fake neighbours: %llu found, %llu table full, %d in the table",
-	     fakes, (unsigned long long)found, (unsigned long long)full, k);
+	snapshot(&p.nodes[0].nl, "m01", &after);
+	lost1 = after.v[ML_STAT_NEIGH_LOST] - before.v[ML_STAT_NEIGH_LOST];
+	tlog("%d fake neighbours: %llu found, %llu table full, %llu..%llu expired, "
+	     "%d in the table", fakes, (unsigned long long)found,
+	     (unsigned long long)full, (unsigned long long)lost0,
+	     (unsigned long long)lost1, k);
 	ck_assert_msg(found + full == (uint64_t)fakes, "found %llu + full %llu "
 		      "!= %d HELLOs from new stations", (unsigned long long)found,
 		      (unsigned long long)full, fakes);
 	ck_assert_msg(full > 0, "no table limit hit with %d neighbours", fakes + 1);
-	ck_assert_int_eq(k, 1 + (int)found);
+	ck_assert_msg((uint64_t)k >= 1 + found - lost1 && (uint64_t)k <= 1 + found - lost0,
+		      "%d in the table, want 1 + %llu found - %llu..%llu lost", k,
+		      (unsigned long long)found, (unsigned long long)lost0,
+		      (unsigned long long)lost1);
 	ck_assert_int_eq(ml_neigh_count(&p.nodes[0].nl, "m01",
 					p.nodes[1].node_id), 1);
 	ck_assert_int_eq(ml_port_state(&p.nodes[0].nl, "m01"), 1);
