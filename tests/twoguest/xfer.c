@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 	unsigned char *buf, *src, *dst;
 	size_t max = 0, sz;
 	int i, err, a, seed;
+	char step[32];
 
 	if (argc < 6) {
 		fprintf(stderr, "usage: xfer a|b DEV MYDIR PEERDIR SIZE...\n");
@@ -176,11 +177,17 @@ int main(int argc, char **argv)
 		rr = (struct ml_recv_wr){ .wr_id = 1, .sg_list = &sge, .num_sge = 1 };
 		if ((err = ml_post_recv(qp, &rr)) < 0)
 			fail("post recv", err);
-		/* Both receives are posted before either side sends. */
-		put("ready", "%llu %llu %llu\n", i, 0, 0);
-		do
-			get("ready", &x, &y, &y);
-		while ((int)x != i);
+		/*
+		 * Both receives are posted before either side sends.  One file
+		 * per step, never replaced: a guest that reads a file the other
+		 * guest renames over can spin for ever in Debian 6.12's 9p/netfs
+		 * read retry (seen: netfs_retry_reads, state R, for 10 minutes).
+		 */
+		snprintf(step, sizeof(step), "ready.%d", i);
+		put(step, "%llu %llu %llu\n", i, 0, 0);
+		get(step, &x, &y, &y);
+		if ((int)x != i)
+			fail("ready: wrong step", 0);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		sge = (struct ml_sge){ (uintptr_t)src, sz, ml_mr_lkey(mr) };
@@ -235,11 +242,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			printf("xfer a: WRITE + READ back %zu B byte-exact\n", sz);
-			put("written", "%llu %llu %llu\n", i, 0, 0);
+			snprintf(step, sizeof(step), "written.%d", i);
+			put(step, "%llu %llu %llu\n", i, 0, 0);
 		} else {
-			do
-				get("written", &x, &y, &y);
-			while ((int)x != i);
+			snprintf(step, sizeof(step), "written.%d", i);
+			get(step, &x, &y, &y);
+			if ((int)x != i)
+				fail("written: wrong step", 0);
 			for (k = 0; k < sz; k++)
 				if (dst[k] != pat(k, seed ^ 1)) {
 					fprintf(stderr, "xfer b: WRITE %zu B: byte %zu differs\n",
