@@ -30,7 +30,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 if [ -d "$ML_BUILD_DIR/guest-out" ]; then
 	# shellcheck disable=SC2012 # names are ours: no odd characters
 	for k in $(ls "$ML_BUILD_DIR/guest-out" | sed -n 's/^suite-\(.*\)-[0-9]\{8\}-[0-9]\{6\}$/\1/p' | sort -u); do
-		ls -dt "$ML_BUILD_DIR/guest-out/suite-$k"-* | tail -n +6 | xargs -r rm -rf --
+		ls -dt "$ML_BUILD_DIR/guest-out/suite-$k"-* | tail -n +6 | xargs -r -d '\n' rm -rf --
 	done
 fi
 

@@ -201,18 +201,42 @@ bool ml_loaded(void)
 	return access("/sys/module/megalink", F_OK) == 0;
 }
 
+/*
+ * @path single-quoted for sh (the repository may live below a directory
+ * whose name has spaces or quotes).  Writes into @buf of @len bytes.
+ */
+static const char *sh_quote(char *buf, size_t len, const char *path)
+{
+	size_t o = 0;
+
+	if (len < 3)
+		return "''";
+	buf[o++] = '\'';
+	for (; *path && o + 5 < len; path++) {
+		if (*path == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *path;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A harness helper script, quoted for run(). */
 static const char *helper(const char *name)
 {
-	static char p[2][1024];
+	static char q[2][1100];
 	static int k;
-	char *b = p[k++ & 1];
+	char p[1024];
 
 	/* The harness's helpers win; ours follow the same rules. */
-	snprintf(b, 1024, "%s/tests/harness/%s", repo_dir(), name);
-	if (access(b, X_OK) == 0)
-		return b;
-	snprintf(b, 1024, "%s/tests/guest/%s", repo_dir(), name);
-	return b;
+	snprintf(p, sizeof(p), "%s/tests/harness/%s", repo_dir(), name);
+	if (access(p, X_OK) != 0)
+		snprintf(p, sizeof(p), "%s/tests/guest/%s", repo_dir(), name);
+	return sh_quote(q[k++ & 1], sizeof(q[0]), p);
 }
 
 int ml_load(const char *params)
@@ -1790,11 +1814,12 @@ const char *json_get(const struct json_obj *o, const char *key)
 
 const char *stat_tool(void)
 {
-	static char p[1024];
+	static char q[1100];
+	char p[1024];
 
 	snprintf(p, sizeof(p), "%s/tools/megalink-stat", repo_dir());
 	if (access(p, X_OK) == 0)
-		return p;
+		return sh_quote(q, sizeof(q), p);
 	return NULL;
 }
 

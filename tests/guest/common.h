@@ -270,7 +270,7 @@ struct json_obj {
 int json_parse_array(const char *s, struct json_obj *objs, int max);
 const char *json_get(const struct json_obj *o, const char *key);
 
-/* Path of tools/megalink-stat or NULL. */
+/* Path of tools/megalink-stat, quoted for run(), or NULL when not built. */
 const char *stat_tool(void);
 
 /* ---- Check glue ------------------------------------------------------- */

@@ -4,12 +4,24 @@
 #
 # PID 1 of a harness guest (host busybox: one static binary, fast to load
 # over 9p), run from the host's root (9p + tmpfs overlay)
-# after the initramfs switch_root.  Sets up a minimal system, mounts the
-# per-run output share (tag "mlout") at the same path as on the host, runs
-# the command the host wrote to $ML_OUT/cmd with its output on ttyS1 (the
-# host's stdout), saves the kernel log and the exit code, and powers off.
+# after the initramfs switch_root.  Sets up a minimal system, moves the
+# per-run output share (tag "mlout", mounted by the initramfs at /.ml-out)
+# to the same path as on the host, runs the command the host wrote to
+# $ML_OUT/cmd with its output on ttyS1 (the host's stdout), saves the
+# kernel log and the exit code, and powers off.
 #
-# Kernel command line: mlinit=THIS mlrepo=REPO mlout=OUTDIR mltimeout=SECONDS
+# What the host tells it is in /.ml-out/guest.conf, one KEY=VALUE a line
+# (values are taken verbatim: spaces and any character but a newline):
+#   init=THIS  repo=REPO  build=BUILD-DIR  out=OUT-DIR  timeout=SECONDS
+#   mods=MODULE-DIR (the debug kernel's)
+#   keep=PATH   a host path the run needs (repeated, parents first)
+#   link=PATH   with the next keep=: PATH is a symlink to that path
+#
+# The guest gets a private tmpfs /tmp, /run and /dev/shm.  Whatever keep=
+# path lies below one of them is bind-mounted back from the host's root
+# (seen through a bind of the overlay root taken before the tmpfs mounts),
+# so a checkout, a build directory or an output directory under /tmp or
+# /run/user/... stays visible at its own path.
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -34,6 +46,26 @@ fail() {
 [ -d /sys/kernel ] || mount -t sysfs sysfs /sys || fail "mount /sys"
 [ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
 exec </dev/null >/dev/console 2>&1
+
+conf=/.ml-out/guest.conf
+[ -r "$conf" ] || fail "no $conf: the output share is not mounted"
+repo="" build="" out="" tmo="" mods=""
+while IFS= read -r line; do
+	case $line in
+	repo=*) repo=${line#repo=} ;;
+	build=*) build=${line#build=} ;;
+	out=*) out=${line#out=} ;;
+	timeout=*) tmo=${line#timeout=} ;;
+	mods=*) mods=${line#mods=} ;;
+	esac
+done <"$conf"
+if [ -z "$repo" ] || [ -z "$out" ]; then
+	fail "repo= / out= missing in $conf"
+fi
+[ -n "$build" ] || build=$repo/build
+
+# A view of the root as the host shows it, for what the tmpfs mounts hide.
+mkdir -p /.ml-host && mount -o bind / /.ml-host || fail "cannot bind the root to /.ml-host"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -44,23 +76,46 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 
-repo="" out="" tmo="" mods=""
-read -r cmdline </proc/cmdline
-for arg in $cmdline; do
-	case $arg in
-	mlrepo=*) repo=${arg#mlrepo=} ;;
-	mlout=*) out=${arg#mlout=} ;;
-	mltimeout=*) tmo=${arg#mltimeout=} ;;
-	mlmods=*) mods=${arg#mlmods=} ;;
+# hidden PATH: true when PATH lies in one of the private tmpfs mounts.
+hidden() {
+	case $1 in
+	/tmp | /tmp/* | /run | /run/* | /dev/shm | /dev/shm/*) return 0 ;;
 	esac
-done
-if [ -z "$repo" ] || [ -z "$out" ]; then
-	fail "mlrepo= / mlout= missing on the kernel command line"
-fi
+	return 1
+}
+
+# Bring back the host paths the run needs (parents first, as listed).
+link=""
+while IFS= read -r line; do
+	case $line in
+	link=*) link=${line#link=} ;;
+	keep=*)
+		p=${line#keep=}
+		if hidden "$p"; then
+			if [ -d "/.ml-host$p" ]; then
+				mkdir -p "$p" && mount -o bind "/.ml-host$p" "$p" ||
+					fail "cannot bind the host's $p back over the guest's tmpfs"
+			elif [ -e "/.ml-host$p" ]; then
+				mkdir -p "${p%/*}" && : >"$p" && mount -o bind "/.ml-host$p" "$p" ||
+					fail "cannot bind the host's $p back over the guest's tmpfs"
+			fi
+		fi
+		if [ -n "$link" ] && hidden "$link" && [ ! -e "$link" ]; then
+			mkdir -p "${link%/*}" && ln -s "$p" "$link" ||
+				fail "cannot link $link to $p"
+		fi
+		link=""
+		;;
+	esac
+done <"$conf"
+umount /.ml-host 2>/dev/null && rmdir /.ml-host 2>/dev/null
 
 mkdir -p "$out" || fail "mkdir $out"
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none mlout "$out" ||
-	fail "cannot mount the output share at $out"
+mount -o move /.ml-out "$out" || fail "cannot move the output share to $out"
+rmdir /.ml-out 2>/dev/null
+[ -w "$out" ] || fail "the output directory $out is not writable in the guest"
+[ -r "$repo/tests/harness/guest-init.sh" ] ||
+	fail "the repository $repo is not visible in the guest (is it below a path the guest mounts itself?)"
 
 hostname megalink-guest
 ip link set lo up
@@ -76,13 +131,14 @@ if [ -n "$mods" ] && [ ! -e "/lib/modules/$krel" ]; then
 	mkdir -p /lib/modules && cp -a "$mods" "/lib/modules/$krel" || fail "cannot copy $mods"
 fi
 ML_KREL=$krel
-ML_KO=$repo/build/$krel/megalink.ko
+ML_KO=$build/$krel/megalink.ko
 ML_OUT=$out
 ML_REPO=$repo
+ML_BUILD_DIR=$build
 HOME=/root
 TERM=dumb
 LANG=C.UTF-8
-export ML_KREL ML_KO ML_OUT ML_REPO HOME TERM LANG
+export ML_KREL ML_KO ML_OUT ML_REPO ML_BUILD_DIR HOME TERM LANG
 
 read -r up _ </proc/uptime
 echo "$up" >"$out/guest-ready"

@@ -3,8 +3,8 @@
 #
 # Shared helpers of the guest harness (sourced, not run).
 
-ML_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ML_REPO_ROOT=$(cd "$ML_HARNESS_DIR/../.." && pwd)
+ML_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+ML_REPO_ROOT=$(cd "$ML_HARNESS_DIR/../.." && pwd -P)
 ML_BUILD_DIR=${ML_BUILD_DIR:-$ML_REPO_ROOT/build}
 export ML_HARNESS_DIR ML_REPO_ROOT ML_BUILD_DIR
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-in-guest.sh --kernel <6.1|6.12|RELEASE|debug> [--timeout S] [--out DIR] -- COMMAND [ARGS...]
+# run-in-guest.sh --kernel <6.1|6.12|RELEASE|debug> [--timeout S] [--out DIR] [--share TAG=DIR]... -- COMMAND [ARGS...]
 #
 # Boots a Debian kernel (or, with "debug", the debug kernel that
 # tests/debug/build-kernel.sh built) under QEMU TCG with the host's root filesystem as the
@@ -13,6 +13,13 @@
 #   ML_REPO  repo root
 # Variables ML_* and CK_* of the caller's environment are passed on too
 # (e.g. ML_LOAD=modprobe, CK_VERBOSITY=verbose).
+#
+# Paths may hold spaces (no newline, no tab).  The guest has a private tmpfs
+# /tmp, /run and /dev/shm; the repository, the build and output directories
+# and every existing path named by an ML_* variable stay visible at their
+# host paths even when they lie below one of those.  --share TAG=DIR adds
+# DIR as a read-only 9p share with mount tag TAG (mount it in the guest with
+# mount -t 9p -o ro,trans=virtio,version=9p2000.L TAG MOUNTPOINT).
 #
 # COMMAND's stdout and stderr appear on this script's stdout (and in
 # OUT/output.log); the guest's serial console is saved in OUT/console.log,
@@ -26,7 +33,8 @@
 # ML_GUEST_SMP (2), ML_QEMU (qemu-system-x86_64), ML_GUEST_APPEND (extra
 # kernel command line), ML_SPLAT_CHECK=0 disables the splat check,
 # ML_QEMU_EXTRA (extra qemu arguments, split on spaces: e.g. a
-# "-netdev socket,... -device virtio-net-pci,..." pair that joins guests).
+# "-netdev socket,... -device virtio-net-pci,..." pair that joins guests;
+# no paths: use --share for those).
 set -eu
 set -o pipefail
 
@@ -41,6 +49,7 @@ usage() {
 }
 
 kspec='' tmo=${ML_GUEST_TIMEOUT:-900} out=''
+shares=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage; kspec=$2; shift 2 ;;
@@ -49,6 +58,8 @@ while [ $# -gt 0 ]; do
 	--timeout=*) tmo=${1#*=}; shift ;;
 	--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
 	--out=*) out=${1#*=}; shift ;;
+	--share) [ $# -ge 2 ] || usage; shares+=("$2"); shift 2 ;;
+	--share=*) shares+=("${1#*=}"); shift ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
 	*) echo "run-in-guest.sh: unknown option '$1'" >&2; usage ;;
@@ -78,7 +89,7 @@ if [ "$kspec" = debug ]; then
 	# pci=noacpi: under KASAN and emulation the firmware's _PRT method
 	# runs into ACPI's 30 s loop timeout twice; the PIRQ table routes the
 	# same interrupts at once (boot ~100-200 s -> ~20 s).
-	mods_append="mlmods=$moddir pci=noacpi"
+	mods_append="pci=noacpi"
 else
 	krel=$(ml_resolve_kernel "$kspec") ||
 		ml_die "no installed kernel matches '$kspec' (looked for /boot/vmlinuz-${kspec}[.-]*-amd64 with /lib/modules)"
@@ -101,35 +112,124 @@ if [ -z "$out" ]; then
 	old_runs=("$ML_BUILD_DIR"/guest-out/*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]-*)
 	if [ -e "${old_runs[0]}" ]; then
 		# shellcheck disable=SC2012 # names are ours: no odd characters
-		ls -dt "${old_runs[@]}" | tail -n +"${ML_GUEST_KEEP:-30}" | xargs -r rm -rf --
+		ls -dt "${old_runs[@]}" | tail -n +"${ML_GUEST_KEEP:-30}" | xargs -r -d '\n' rm -rf --
 	fi
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
-rm -f "$out/cmd" "$out/exit-code" "$out/guest-ready" "$out/console.log" \
+rm -f "$out/cmd" "$out/guest.conf" "$out/exit-code" "$out/guest-ready" "$out/console.log" \
 	"$out/output.log" "$out/dmesg.txt" "$out/kmemleak.txt" "$out/timing"
-# These travel on the kernel command line and in -virtfs options.
-for p in "$ML_REPO_ROOT" "$out" "$ML_HARNESS_DIR" ${moddir:+"$moddir"}; do
-	[[ $p =~ ^/[A-Za-z0-9._/+@-]*$ ]] || ml_die "path '$p' has characters the guest command line cannot carry"
+# check_path WHAT PATH: refuse, before booting, a path the guest cannot
+# show at the same place.
+check_path() {
+	local what=$1 p=$2
+	case $p in
+	*$'\n'* | *$'\t'*)
+		ml_die "$what '$p' contains a newline or a tab, which the guest configuration cannot carry: use a path without them" ;;
+	/proc | /proc/* | /sys | /sys/* | /dev/pts | /dev/pts/* | /dev/mqueue | /dev/mqueue/*)
+		ml_die "$what $p is below ${p%"${p#/*/}"}, which the guest mounts for itself: move it elsewhere (e.g. \$HOME or /var/tmp)" ;;
+	/dev | /dev/*)
+		case $p in /dev/shm | /dev/shm/*) ;; *)
+			ml_die "$what $p is below /dev, which the guest mounts for itself: move it elsewhere (e.g. \$HOME or /var/tmp)" ;;
+		esac ;;
+	/*) ;;
+	*) ml_die "$what '$p' is not an absolute path" ;;
+	esac
+}
+
+# qemu_opt VALUE: VALUE for a QEMU -virtfs option (commas doubled).
+qemu_opt() {
+	printf '%s' "${1//,/,,}"
+}
+
+[ -w "$out" ] || ml_die "output directory $out is not writable"
+check_path "the repository" "$ML_REPO_ROOT"
+check_path "the build directory" "$ML_BUILD_DIR"
+check_path "the output directory" "$out"
+[ -z "${moddir:-}" ] || check_path "the debug kernel's module directory" "$moddir"
+
+# The host paths the guest must see, as keep= lines of guest.conf: the
+# repository, build and output directories, and every existing path an ML_*
+# variable names.  A path through a symlink is kept as its target plus a
+# link= line, so that it resolves in the guest too.  Parents come first.
+keeps=()
+add_keep() {
+	local p=$1 phys
+	[ -e "$p" ] || return 0
+	phys=$(realpath -e -- "$p") || return 0
+	check_path "$2" "$phys"
+	if [ "$phys" != "$p" ]; then
+		check_path "$2" "$p"
+		keeps+=("${#phys} link=$p"$'\t'"keep=$phys")
+	else
+		keeps+=("${#phys} keep=$phys")
+	fi
+}
+add_keep "$ML_REPO_ROOT" "the repository"
+add_keep "$ML_BUILD_DIR" "the build directory"
+[ -z "${moddir:-}" ] || add_keep "$moddir" "the debug kernel's module directory"
+for name in $(compgen -e); do
+	case $name in ML_*) ;; *) continue ;; esac
+	val=${!name}
+	case $val in /*) add_keep "$val" "$name" ;; esac
 done
+
+# COMMAND's own path and absolute paths among its arguments, too.
+for a in "$@"; do
+	case $a in /*) add_keep "$a" "the command argument" ;; esac
+done
+# A command that is not there would only say "exit 127" from inside the
+# guest: say so now.  (cwd in the guest is the repository.)
+case $1 in
+/*) cmd_path=$1 ;;
+*/*) cmd_path=$ML_REPO_ROOT/$1 ;;
+*) cmd_path='' ;;
+esac
+if [ -n "$cmd_path" ] && [ ! -x "$cmd_path" ]; then
+	if [ -e "$cmd_path" ]; then
+		ml_die "the command $cmd_path is not executable (chmod +x, or run it through bash)"
+	fi
+	ml_die "the command $cmd_path does not exist (a relative command is taken from the repository root, $ML_REPO_ROOT)"
+fi
+
+share_args=()
+for sh in "${shares[@]}"; do
+	tag=${sh%%=*}
+	dir=${sh#*=}
+	[[ $tag =~ ^[A-Za-z0-9_]{1,31}$ ]] && [ "$tag" != "$sh" ] ||
+		ml_die "--share wants TAG=DIR with a tag of letters, digits and _, got '$sh'"
+	[ -d "$dir" ] || ml_die "--share $tag: $dir is not a directory"
+	share_args+=(-virtfs "local,path=$(qemu_opt "$dir"),mount_tag=$tag,security_model=none,readonly=on,multidevs=remap")
+done
+
+{
+	echo "init=$ML_HARNESS_DIR/guest-init.sh"
+	echo "repo=$ML_REPO_ROOT"
+	echo "build=$ML_BUILD_DIR"
+	echo "out=$out"
+	echo "timeout=$tmo"
+	[ -z "${moddir:-}" ] || echo "mods=$moddir"
+	if [ ${#keeps[@]} -gt 0 ]; then
+		printf '%s\n' "${keeps[@]}" | sort -n -s -k1,1 | cut -d' ' -f2- | tr '\t' '\n'
+	fi
+} >"$out/guest.conf"
 
 {
 	echo '#!/bin/bash'
 	echo '# Written by run-in-guest.sh; run by guest-init.sh inside the guest.'
-	while IFS='=' read -r name _; do
+	for name in $(compgen -e); do
 		case $name in
 		ML_KREL | ML_KO | ML_OUT | ML_REPO | ML_HARNESS_DIR | ML_REPO_ROOT | ML_BUILD_DIR) ;;
 		ML_* | CK_*) printf 'export %s=%q\n' "$name" "${!name}" ;;
 		esac
-	done < <(env | grep -E '^(ML|CK)_[A-Za-z0-9_]*=' || true)
+	done
 	printf 'cd %q || exit 125\n' "$ML_REPO_ROOT"
 	printf 'exec'
 	printf ' %q' "$@"
 	printf '\n'
 } >"$out/cmd"
 
-append="console=ttyS0,115200 panic=-1 mlinit=$ML_HARNESS_DIR/guest-init.sh"
-append="$append mlrepo=$ML_REPO_ROOT mlout=$out mltimeout=$tmo"
+append="console=ttyS0,115200 panic=-1"
 append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 $mods_append ${ML_GUEST_APPEND:-}"
 
 # A Debian kernel sometimes dies under TCG while it boots, before init and
@@ -152,8 +252,9 @@ while :; do
 		-nodefaults -display none -no-reboot -monitor none \
 		-kernel "$kernel" -initrd "$initrd" -append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$out,mount_tag=mlout,security_model=none,multidevs=remap" \
-		-serial "file:$out/console.log" -serial stdio \
+		-virtfs "local,path=$(qemu_opt "$out"),mount_tag=mlout,security_model=none,multidevs=remap" \
+		"${share_args[@]}" \
+		-chardev "file,id=con0,path=$(qemu_opt "$out/console.log")" -serial chardev:con0 -serial stdio \
 		"${qemu_extra[@]}" \
 		</dev/null >"$fifo_dir/stdout" &
 	qemu_pid=$!

@@ -13,7 +13,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 kernel=${1:-6.12}
-build=$repo/build
+build=${ML_BUILD_DIR:-$repo/build}
 outa=$build/guest-out/twoguest-a-$kernel
 outb=$build/guest-out/twoguest-b-$kernel
 port=$((20000 + $$ % 20000))
@@ -25,13 +25,13 @@ mkdir -p "$outa" "$outb"
 echo "twoguest: two $kernel guests joined by a QEMU socket network on 127.0.0.1:$port"
 # Each guest also mounts the other's output directory uncached (9p tag
 # mlpeer): that is where they meet.
-ML_QEMU_EXTRA="-netdev socket,id=n0,listen=127.0.0.1:$port -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:0a -virtfs local,path=$outb,mount_tag=mlpeer,security_model=none,readonly=on,multidevs=remap" \
-	"$repo/tests/harness/run-in-guest.sh" --kernel "$kernel" --timeout 600 --out "$outa" \
+ML_QEMU_EXTRA="-netdev socket,id=n0,listen=127.0.0.1:$port -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:0a" \
+	"$repo/tests/harness/run-in-guest.sh" --kernel "$kernel" --timeout 600 --out "$outa" --share "mlpeer=$outb" \
 	-- tests/twoguest/guest.sh a >"$build/twoguest-a.log" 2>&1 &
 pida=$!
 sleep 3	# the listening side's socket must exist before the other connects
-ML_QEMU_EXTRA="-netdev socket,id=n0,connect=127.0.0.1:$port -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:0b -virtfs local,path=$outa,mount_tag=mlpeer,security_model=none,readonly=on,multidevs=remap" \
-	"$repo/tests/harness/run-in-guest.sh" --kernel "$kernel" --timeout 600 --out "$outb" \
+ML_QEMU_EXTRA="-netdev socket,id=n0,connect=127.0.0.1:$port -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:0b" \
+	"$repo/tests/harness/run-in-guest.sh" --kernel "$kernel" --timeout 600 --out "$outb" --share "mlpeer=$outa" \
 	-- tests/twoguest/guest.sh b >"$build/twoguest-b.log" 2>&1
 rcb=$?
 wait "$pida"
