@@ -13,16 +13,17 @@
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian headers.
 
-VERSION    := $(shell cat $(CURDIR)/VERSION)
+VERSION    := $(shell cat VERSION)
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 KREL       ?= $(shell uname -r)
 KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 		echo /lib/modules/$(KREL)/build; else \
 		ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
-BUILD      := $(CURDIR)/build
-KERNELS    := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V)
 
+# The checkout may live anywhere, spaces in its path included: recipes use
+# relative paths or quote, and the kernel build (which cannot take such a
+# path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples guest-tests clean install \
@@ -35,33 +36,15 @@ deps:
 
 # Build for KDIR in the source tree, as DKMS does.
 modules:
-	@test -n "$(KDIR)" || { echo "megalink: no kernel headers found; set KDIR= or install linux-headers-amd64" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) ML_VERSION=$(VERSION) W=1 modules
+	@scripts/kbuild.sh one "$(KDIR)"
 
 # One out-of-tree build per installed kernel, each in its own copy of the
-# sources so that objects of different kernels never mix.
+# sources so that objects of different kernels never mix: build/<release>/.
 modules-all:
-	@for v in /boot/vmlinuz-*-amd64; do k=$${v#/boot/vmlinuz-}; \
-		[ ! -e "$$v" ] || [ -d /usr/src/linux-headers-$$k ] || \
-		echo "megalink: *** no headers for the installed kernel $$k: no module for it (apt-get install linux-headers-$$k)" >&2; \
-	done
-	@set -e; for k in $(KERNELS); do \
-		d=$(BUILD)/$$k; mkdir -p $$d; \
-		rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.cmd' \
-			Kbuild driver include $$d/src/ 2>/dev/null || \
-			{ rm -rf $$d/src; mkdir -p $$d/src; cp -r Kbuild driver include $$d/src/; }; \
-		echo "  KMOD    $$k"; \
-		$(MAKE) -s -C /usr/src/linux-headers-$$k M=$$d/src ML_VERSION=$(VERSION) W=1 modules; \
-		cp $$d/src/driver/megalink.ko $$d/megalink.ko; \
-	done
+	@scripts/kbuild.sh all
 
 sparse:
-	@set -e; for k in $(KERNELS); do \
-		d=$(BUILD)/sparse-$$k; rm -rf $$d; mkdir -p $$d; cp -r Kbuild driver include $$d/; \
-		echo "  SPARSE  $$k"; \
-		$(MAKE) -s -C /usr/src/linux-headers-$$k M=$$d ML_VERSION=$(VERSION) W=1 C=1 modules 2>&1 | tee $$d/log; \
-		! grep -qE 'warning|error' $$d/log; \
-	done
+	@scripts/kbuild.sh sparse
 
 # checkpatch.pl comes from Debian's linux-source-6.12 tarball.
 checkpatch:
@@ -99,17 +82,7 @@ check-guest: modules-all guest-tests
 	@tests/twoguest/run.sh 6.12
 
 check:
-	@scripts/deps.sh check
-	@$(MAKE) --no-print-directory modules-all lib tools
-	@$(MAKE) --no-print-directory sparse
-	@$(MAKE) --no-print-directory checkpatch
-	@ML_REQUIRE=1 docs/netlink/validate.sh
-	@$(MAKE) --no-print-directory check-unit
-	@$(MAKE) --no-print-directory dkms-install
-	@$(MAKE) --no-print-directory guest-tests
-	@tests/run-guest-suite.sh
-	@tests/twoguest/run.sh 6.12
-	@$(MAKE) --no-print-directory check-hostile
+	@scripts/check.sh
 
 # The short form of the debug lane that fits make check: the fuzzers of
 # tests/debug, 20 s each, on Debian's 6.12 (no debug kernel to build).
@@ -123,12 +96,10 @@ check-debug:
 	@tests/debug/check-debug.sh
 
 demo:
-	@scripts/deps.sh demo
-	@$(MAKE) --no-print-directory modules-all lib tools examples
 	@scripts/demo.sh
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-scripts/kbuild.sh clean
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/unit clean
@@ -137,4 +108,4 @@ clean:
 	-$(MAKE) -C examples clean
 	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
 	-$(MAKE) -C tests/debug clean
-	rm -rf $(BUILD)
+	rm -rf build
