@@ -72,15 +72,22 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+t0=$(date +%s)
 echo "megalink: updating the apt package lists (apt-get update)"
-if ! apt-get update -qq; then
+# A fresh machine's unattended upgrades may hold the dpkg lock for a while:
+# wait for it rather than fail.
+lock=(-o DPkg::Lock::Timeout=600)
+if ! apt-get update -qq "${lock[@]}"; then
 	echo "megalink: apt-get update failed; trying the install with the current lists" >&2
 fi
 echo "megalink: installing ${#missing[@]} Debian packages: ${missing[*]}"
-if ! apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+echo "megalink: (kernels, QEMU and their dependencies: a few hundred MB on a fresh machine; a few minutes)"
+# Dpkg::Use-Pty=0: no per-percent progress lines when the output is a log.
+if ! apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${lock[@]}" "${missing[@]}"; then
 	echo "megalink: failed: $cmd" >&2
 	exit 1
 fi
+echo "megalink: apt-get took $(($(date +%s) - t0)) s"
 
 still=()
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${missing[@]}" 2>/dev/null || true)
