@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh build|check|demo|debug
+# deps.sh build|check|demo|debug|bench
 #
 # Makes sure the Debian packages that `make MODE` needs are installed.
 # Root: installs what is missing (apt-get update once, then
@@ -13,14 +13,17 @@ set -eu
 mode=${1:-build}
 
 build_pkgs="gcc libc6-dev make pkg-config libnl-3-dev libnl-genl-3-dev libkmod-dev check sparse
-	linux-headers-amd64 linux-headers-6.12-amd64"
+	libibverbs-dev linux-headers-amd64 linux-headers-6.12-amd64"
 # The guest harness (tests/harness/) and DKMS: two kernels to boot, QEMU,
 # busybox for the initramfs, module tools, iproute2 for veth/netns.
 guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-static dkms kmod
 	iproute2 cpio xz-utils zstd util-linux"
 # make check only: checkpatch.pl and the netlink spec's schema come from
 # Debian's kernel source tarball; the spec check is Python.
-check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema"
+check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema rdma-core ibverbs-providers"
+# make bench: the baselines (soft-RoCE through perftest, TCP through sockperf
+# and iperf3), netem for loss, and the plots.
+bench_pkgs="rdma-core ibverbs-providers perftest iperf3 sockperf python3-matplotlib jq ethtool"
 # make check-debug: builds a kernel from linux-source-6.12.
 debug_pkgs="linux-source-6.12 flex bison bc libelf-dev libssl-dev xz-utils"
 
@@ -29,8 +32,9 @@ build) pkgs=$build_pkgs ;;
 check) pkgs="$build_pkgs $guest_pkgs $check_pkgs" ;;
 demo) pkgs="$build_pkgs $guest_pkgs" ;;
 debug) pkgs="$build_pkgs $guest_pkgs $debug_pkgs" ;;
+bench) pkgs="$build_pkgs $guest_pkgs $bench_pkgs" ;;
 *)
-	echo "usage: $0 build|check|demo|debug" >&2
+	echo "usage: $0 build|check|demo|debug|bench" >&2
 	exit 2
 	;;
 esac
