@@ -151,6 +151,21 @@ struct ml_uobj *ml_ctx_find(struct ml_ctx *ctx, u32 handle, u32 type)
 	return uobj && uobj->type == type ? uobj : NULL;
 }
 
+/*
+ * The same under rcu_read_lock() instead of ctx->lock: the object may be
+ * being destroyed (its memory stays until a grace period has passed, every
+ * object is freed by kfree_rcu()), so callers check its state under its
+ * own lock before using anything beyond the object itself.
+ */
+struct ml_uobj *ml_ctx_find_rcu(struct ml_ctx *ctx, u32 handle, u32 type)
+{
+	struct ml_uobj *uobj;
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "object lookup without RCU");
+	uobj = xa_load(&ctx->objs, handle);
+	return uobj && READ_ONCE(uobj->type) == type ? uobj : NULL;
+}
+
 void ml_ctx_remove(struct ml_ctx *ctx, struct ml_uobj *uobj)
 {
 	lockdep_assert_held(&ctx->lock);

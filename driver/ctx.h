@@ -96,6 +96,7 @@ static inline void *ml_ring_entry(struct ml_ring *r, u32 idx)
 
 int ml_ctx_add(struct ml_ctx *ctx, struct ml_uobj *uobj, u32 type);
 struct ml_uobj *ml_ctx_find(struct ml_ctx *ctx, u32 handle, u32 type);
+struct ml_uobj *ml_ctx_find_rcu(struct ml_ctx *ctx, u32 handle, u32 type);
 void ml_ctx_remove(struct ml_ctx *ctx, struct ml_uobj *uobj);
 
 struct ml_ctx *ml_ctx_create(struct ml_dev *dev);

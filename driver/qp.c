@@ -56,6 +56,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	qp->max_recv_sge = attr->max_recv_sge;
 	qp->max_inline = attr->max_inline;
 	spin_lock_init(&qp->lock);
+	spin_lock_init(&qp->tx_lock);
 	INIT_WORK(&qp->tx_work, ml_qp_tx_work);
 	timer_setup(&qp->timer, ml_qp_timer, 0);
 	qp->state = ML_QPS_INIT;
@@ -287,14 +288,33 @@ void ml_qp_kick(struct ml_qp *qp)
 		queue_work(ml_qp_wq, &qp->tx_work);
 }
 
-/* The doorbell: new send work, or flush what was posted in error. */
+/*
+ * The doorbell: new send work, or flush what was posted in error.  Called
+ * under rcu_read_lock() without ctx->lock, so the QP may be being
+ * destroyed: everything is decided under qp->lock, which ml_qp_destroy()
+ * takes to set dying.  With ml_tx_inline the caller's context transmits
+ * (no work-queue hop, no wakeup, on the CPU that posted), unless another
+ * transmitter is busy with the QP: then the tx work takes it.
+ */
 void ml_qp_doorbell(struct ml_qp *qp)
 {
+	bool now = false;
+
 	spin_lock_bh(&qp->lock);
+	if (qp->dying) {
+		/* Its rings may be gone already: touch nothing. */
+		spin_unlock_bh(&qp->lock);
+		return;
+	}
 	if (qp->state == ML_QPS_ERROR)
 		ml_qp_flush_rings(qp);
+	if (qp->state == ML_QPS_RTS && READ_ONCE(ml_tx_inline))
+		now = true;
+	else
+		ml_qp_kick(qp);
 	spin_unlock_bh(&qp->lock);
-	ml_qp_kick(qp);
+	if (now)
+		ml_qp_tx_now(qp);
 }
 
 /* Where a connection goes: resolved from the neighbour table. */

@@ -55,6 +55,11 @@ struct ml_rresp {
  * path (softirq): always spin_lock_bh().  Lock order: qp->lock, then a
  * CQ's lock.  The fields above it are set at creation or under @lock at
  * connect and read-only afterwards.
+ *
+ * @tx_lock serialises the transmitters (the tx work, and a doorbell that
+ * transmits in the caller's context), so that the frames of one QP reach
+ * the netdev in the order they were built.  Lock order: qp->tx_lock, then
+ * qp->lock.  Nothing takes tx_lock with qp->lock held.
  */
 struct ml_qp {
 	struct ml_uobj uobj;
@@ -70,6 +75,7 @@ struct ml_qp {
 	struct work_struct tx_work;
 	struct timer_list timer;
 	struct rcu_head rcu;
+	spinlock_t tx_lock;	/* one transmitter at a time; see qp_tx.c */
 
 	spinlock_t lock;	/* see above */
 	u8 state;			/* enum ml_qp_state */
@@ -140,6 +146,8 @@ void ml_qp_exit(void);
 
 /* qp_tx.c */
 void ml_qp_tx_work(struct work_struct *work);
+void ml_qp_tx_now(struct ml_qp *qp);
+extern bool ml_tx_inline;
 void ml_qp_timer(struct timer_list *t);
 void ml_qp_rewind(struct ml_qp *qp, u32 psn);
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked);

@@ -6,7 +6,8 @@
  * retransmission timer.
  *
  * Every QP has one work item (qp->tx_work) that sends, at most
- * ML_TX_BUDGET packets a run, and one timer (qp->timer):
+ * ML_TX_BUDGET packets a run (the doorbell may do a first run itself,
+ * ml_qp_tx_now()), and one timer (qp->timer):
  *  - retransmission: armed while packets are unacknowledged; on expiry
  *    the QP goes back to the oldest unacknowledged PSN (go-back-N) with
  *    the timeout doubled, until retry_cnt expiries in a row move it to
@@ -23,6 +24,7 @@
  */
 #include <linux/crc32.h>
 #include <linux/etherdevice.h>
+#include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 
@@ -34,6 +36,11 @@
 
 /* Payloads at least this long are attached rather than copied. */
 #define ML_ZC_MIN	1024
+
+bool ml_tx_inline = true;
+module_param_named(tx_inline, ml_tx_inline, bool, 0644);
+MODULE_PARM_DESC(tx_inline,
+		 "the doorbell transmits in the poster's context instead of the tx work (default Y)");
 
 /**
  * ml_wire_crc() - CRC32C of a frame: its header, then its payload
@@ -460,13 +467,15 @@ static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
 	}
 }
 
-void ml_qp_tx_work(struct work_struct *work)
+/*
+ * One run of the transmitter: at most ML_TX_BUDGET packets, built under
+ * qp->lock, then handed to the netdev in order.  qp->tx_lock held.
+ */
+static void ml_qp_tx_run(struct ml_qp *qp)
 {
-	struct ml_qp *qp = container_of(work, struct ml_qp, tx_work);
 	struct net_device *ndev = NULL;
 	struct sk_buff_head q;
 	struct ml_port *port;
-	bool more = false;
 	int n = 0, err = 0;
 
 	__skb_queue_head_init(&q);
@@ -502,13 +511,39 @@ void ml_qp_tx_work(struct work_struct *work)
 	} else if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer)) {
 		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
 	}
-	more = n == ML_TX_BUDGET;
+	/* The rest in the tx work (under qp->lock: see ml_qp_destroy()). */
+	if (n == ML_TX_BUDGET)
+		ml_qp_kick(qp);
 unlock:
 	spin_unlock_bh(&qp->lock);
 	ml_qp_xmit(qp, ndev ? port : NULL, &q);
 	rcu_read_unlock();
-	if (more)
-		ml_qp_kick(qp);
+}
+
+void ml_qp_tx_work(struct work_struct *work)
+{
+	struct ml_qp *qp = container_of(work, struct ml_qp, tx_work);
+
+	spin_lock_bh(&qp->tx_lock);
+	ml_qp_tx_run(qp);
+	spin_unlock_bh(&qp->tx_lock);
+}
+
+/*
+ * Transmit in the caller's context (the doorbell), with the QP's memory
+ * guaranteed by the caller (RCU).  When another transmitter holds the
+ * QP, the tx work runs after it instead: nothing posted is left behind.
+ */
+void ml_qp_tx_now(struct ml_qp *qp)
+{
+	if (spin_trylock_bh(&qp->tx_lock)) {
+		ml_qp_tx_run(qp);
+		spin_unlock_bh(&qp->tx_lock);
+		return;
+	}
+	spin_lock_bh(&qp->lock);
+	ml_qp_kick(qp);
+	spin_unlock_bh(&qp->lock);
 }
 
 /* Go back to @psn (go-back-N); qp->lock held. */

@@ -271,18 +271,22 @@ int ml_ioctl_query_qp(struct ml_ctx *ctx, void *arg)
 	return qp ? 0 : -ENOENT;
 }
 
-/* The doorbell: no lock beyond the lookup, it is on the data path. */
+/*
+ * The doorbell: on the data path, so no ctx->lock, only an RCU lookup.
+ * A QP destroyed meanwhile by another thread is still memory until the
+ * grace period ends, and ml_qp_doorbell() checks it under qp->lock.
+ */
 int ml_ioctl_notify(struct ml_ctx *ctx, void *arg)
 {
 	struct ml_notify *n = arg;
-	struct ml_qp *qp;
+	struct ml_uobj *uobj;
 
 	if (n->flags || n->reserved)
 		return -EINVAL;
-	mutex_lock(&ctx->lock);
-	qp = ml_ctx_qp(ctx, n->qp);
-	if (qp)
-		ml_qp_doorbell(qp);
-	mutex_unlock(&ctx->lock);
-	return qp ? 0 : -ENOENT;
+	rcu_read_lock();
+	uobj = ml_ctx_find_rcu(ctx, n->qp, ML_OBJ_QP);
+	if (uobj)
+		ml_qp_doorbell(container_of(uobj, struct ml_qp, uobj));
+	rcu_read_unlock();
+	return uobj ? 0 : -ENOENT;
 }
