@@ -35,11 +35,15 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -106,9 +110,34 @@ static inline uint32_t ld(const uint32_t *p)
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * The counters and flags of struct shared are futex words (shared across
+ * fork: FUTEX_WAIT without _PRIVATE), so that nobody polls them: a waker
+ * on the vCPU of a spinning worker or of the softirq work would distort
+ * the very latency being measured.
+ */
+static void fwake(uint32_t *p)
+{
+	syscall(SYS_futex, p, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void fwait(const uint32_t *p, uint32_t cur, int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	syscall(SYS_futex, p, FUTEX_WAIT, cur, &ts, NULL, 0);
+}
+
 static inline void inc(uint32_t *p)
 {
 	__atomic_add_fetch(p, 1, __ATOMIC_ACQ_REL);
+	fwake(p);
+}
+
+static inline void publish(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+	fwake(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -134,26 +163,33 @@ void engine_idle(void)
 	}
 }
 
-/* Coordinator: wait until *p >= v (workers make progress on their own). */
+/*
+ * Coordinator: wait until *p >= v (workers make progress on their own),
+ * watching the children and, until the last size is over, the peer.
+ */
+static int peer_may_close;
+
 static void coord_wait(uint32_t *p, uint32_t v)
 {
-	uint32_t n = 0;
+	uint32_t cur;
 
-	while (ld(p) < v) {
+	while ((cur = ld(p)) < v) {
 		engine_idle();
-		if ((++n & 63) == 0)
+		if (!peer_may_close)
 			oob_check_peer();
-		usleep(200);
+		fwait(p, cur, 50);
 	}
 }
 
 /* Worker: wait until *p >= v, or the run is aborted. */
 static void worker_wait(const uint32_t *p, uint32_t v)
 {
-	while (ld(p) < v) {
+	uint32_t cur;
+
+	while ((cur = ld(p)) < v) {
 		if (*abort_flag)
 			die("stopping: another worker or the coordinator failed");
-		usleep(100);
+		fwait(p, cur, 100);
 	}
 }
 
@@ -693,11 +729,7 @@ static void run_size(struct worker *w, uint64_t size)
 		if (cfg.op == OP_SEND && (!loc.is_client || cfg.bidir)) {
 			bw_receiver(w, size);
 		} else {
-			while (ld(&sh->exp_ready) != gen) {
-				if (*abort_flag)
-					die("stopping: another worker or the coordinator failed");
-				usleep(200);	/* a passive target: nothing to poll */
-			}
+			worker_wait(&sh->exp_ready, gen);	/* a passive target */
 		}
 		for (uint32_t i = 0; cfg.verify && i < w->nqps && st->verify == 1; i++) {
 			struct qp *q = &w->qps[i];
@@ -819,10 +851,12 @@ static void *worker_main(void *arg)
 	inc(&sh->n_connected);
 	for (;;) {
 		/* next size, or quit */
-		while (ld(&sh->gen) == gen && !ld(&sh->quit)) {
+		uint32_t cur;
+
+		while ((cur = ld(&sh->gen)) == gen && !ld(&sh->quit)) {
 			if (*abort_flag)
 				die("stopping: another worker or the coordinator failed");
-			usleep(100);
+			fwait(&sh->gen, cur, 100);
 		}
 		if (ld(&sh->quit))
 			break;
@@ -1033,17 +1067,17 @@ static int one_size(uint64_t size, struct result *res)
 	res->size = size;
 	sh->size = size;
 	cpu_snap(&c0);
-	__atomic_store_n(&sh->gen, gen, __ATOMIC_RELEASE);
+	publish(&sh->gen, gen);
 	/* all workers prepared their buffers (n_connected counts on) */
 	coord_wait(&sh->n_connected, nworkers * (gen + 1));
 	oob_send(M_SYNC, NULL, 0);
 	oob_recv(M_SYNC, 0, NULL, 0, NULL);
 	sh->end_ns = cfg.duration_ms ? now_ns() + cfg.duration_ms * 1000000ull : 0;
-	__atomic_store_n(&sh->peer_ready, gen + 1, __ATOMIC_RELEASE);
+	publish(&sh->peer_ready, gen + 1);
 
 	coord_wait(&sh->n_sent, nworkers * gen);
 	exchange_counts();
-	__atomic_store_n(&sh->exp_ready, gen, __ATOMIC_RELEASE);
+	publish(&sh->exp_ready, gen);
 	coord_wait(&sh->n_done, nworkers * gen);
 	cpu_snap(&c1);
 
@@ -1211,7 +1245,7 @@ int engine_run(void)
 	if (cfg.transport == TR_ML && sh->peer[0].node == sh->local[0].node)
 		die("the peer has this device's node id 0x%x: both sides use the same device?",
 		    sh->peer[0].node);
-	__atomic_store_n(&sh->peer_ready, 1, __ATOMIC_RELEASE);
+	publish(&sh->peer_ready, 1);
 	coord_wait(&sh->n_connected, nworkers);
 	oob_send(M_SYNC, NULL, 0);
 	oob_recv(M_SYNC, 0, NULL, 0, NULL);
@@ -1254,7 +1288,9 @@ int engine_run(void)
 	}
 	out_footer();
 
+	peer_may_close = 1;
 	__atomic_store_n(&sh->quit, 1, __ATOMIC_RELEASE);
+	fwake(&sh->gen);
 	coord_wait(&sh->n_exit, nworkers);
 	for (uint32_t i = 0; i < nchildren; i++) {
 		int st;
