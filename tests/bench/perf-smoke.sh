@@ -26,7 +26,7 @@ mkdir -p "$PERF_OUT"
 # shellcheck source=tests/bench/perf-lib.sh
 . tests/bench/perf-lib.sh
 check=tests/bench/perf-check.py
-iters=${PERF_SMOKE_ITERS:-200}
+iters=${PERF_SMOKE_ITERS:-100}
 
 passed=0 failed=0 loaded=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }

@@ -149,7 +149,7 @@ void engine_idle(void)
 	int st;
 
 	if (sh && *abort_flag)
-		die("a worker failed (see its error above)");
+		die_quiet();	/* a worker of this process failed and said why */
 	for (uint32_t i = 0; i < nchildren; i++) {
 		pid_t p = children[i] > 0 ? waitpid(children[i], &st, WNOHANG) : 0;
 
@@ -188,7 +188,7 @@ static void worker_wait(const uint32_t *p, uint32_t v)
 
 	while ((cur = ld(p)) < v) {
 		if (*abort_flag)
-			die("stopping: another worker or the coordinator failed");
+			die_quiet();
 		fwait(p, cur, 100);
 	}
 }
@@ -252,7 +252,7 @@ static void idle(struct worker *w, int progressed, int use_events)
 		die_stall(w);
 	}
 	if (*abort_flag)
-		die("stopping: another worker or the coordinator failed");
+		die_quiet();
 }
 
 static void watch_start(struct worker *w, const char *what)
@@ -421,6 +421,18 @@ static int reap_recv(struct worker *w, uint64_t size)
 		post_recv(q);
 	}
 	return n;
+}
+
+/* Reap until the CQ is empty (at most 64 rounds). */
+static int reap_all(struct worker *w, int recv, uint64_t size)
+{
+	int n, total = 0, rounds = 0;
+
+	do {
+		n = recv ? reap_recv(w, size) : reap_send(w);
+		total += n;
+	} while (n == 32 && ++rounds < 64);
+	return total;
 }
 
 static void drain_send(struct worker *w)
@@ -623,11 +635,11 @@ static void bw_initiator(struct worker *w, uint64_t size)
 			busy |= q->posted != q->completed || last_sig[i] != q->posted ||
 				(!stop && (sh->end_ns || q->posted - q->sent_base < cfg.iters));
 		}
-		got = reap_send(w);
+		got = reap_all(w, 0, size);
 		if (got)
 			st->t_end = now_ns();
-		if (recv)
-			got += reap_recv(w, size);
+		if (recv)	/* all of them: a receiver that lags gets RNR NAKs */
+			got += reap_all(w, 1, size);
 		if (!busy)
 			break;
 		idle(w, got > 0, cfg.event);
@@ -642,7 +654,7 @@ static void bw_receiver(struct worker *w, uint64_t size)
 {
 	watch_start(w, "the peer's SENDs");
 	for (;;) {
-		int n = reap_recv(w, size), busy = 0;
+		int n = reap_all(w, 1, size), busy = 0;
 
 		if (ld(&sh->exp_ready) == sh->gen) {
 			for (uint32_t i = 0; i < w->nqps; i++) {
@@ -855,7 +867,7 @@ static void *worker_main(void *arg)
 
 		while ((cur = ld(&sh->gen)) == gen && !ld(&sh->quit)) {
 			if (*abort_flag)
-				die("stopping: another worker or the coordinator failed");
+				die_quiet();
 			fwait(&sh->gen, cur, 100);
 		}
 		if (ld(&sh->quit))

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -70,17 +71,39 @@ void usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+/*
+ * The first failure of a process prints its line (one write, so that
+ * threads do not interleave) and exits; every other thread that fails at
+ * the same time, or stops because of it (die_quiet), waits on @dying for
+ * the exit.  *abort_flag tells the other workers and processes.
+ */
+static pthread_mutex_t dying = PTHREAD_MUTEX_INITIALIZER;
+
 void die(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
+	int n;
 
-	*abort_flag = 1;
-	fflush(stdout);
-	fprintf(stderr, PROG " %s: ", loc.is_client ? "client" : "server");
+	n = snprintf(buf, sizeof(buf), PROG " %s: ", loc.is_client ? "client" : "server");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	pthread_mutex_lock(&dying);
+	fflush(stdout);
+	if (write(2, buf, (size_t)n) < 0)
+		n = 0;
+	*abort_flag = 1;
+	exit(1);
+}
+
+void die_quiet(void)
+{
+	pthread_mutex_lock(&dying);
+	fflush(stdout);
 	exit(1);
 }
 

@@ -168,6 +168,7 @@ const struct backend *backend_of(uint32_t transport);
 void be_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *be_last(void);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void die_quiet(void) __attribute__((noreturn));	/* stop: another one failed */
 void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 extern volatile int *abort_flag;	/* shared with workers and children */
 
