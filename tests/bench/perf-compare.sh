@@ -5,7 +5,7 @@
 # the same rxe devices vs the --raw floor vs --memcpy, on the one link of
 # tests/bench/link.sh (inside a harness guest as root).  A quick look, not
 # `make bench`: 8 B write latency, 64 KiB write bandwidth with 1 and 16
-# QPs, printed as one table; every megalink-perf JSON line and perftest's
+# QPs, the 8 B message rate with 1 and 1024 QPs, printed as one table; every megalink-perf JSON line and perftest's
 # output stay in $ML_OUT/perf-compare/.  Never judges a number.
 #
 #   tests/harness/run-in-guest.sh --kernel 6.12 --timeout 900 -- tests/bench/perf-compare.sh
@@ -63,12 +63,18 @@ mp ml ml-lat-send-e send_lat -s 8 -n "$lat_n" -e
 for q in 1 16; do
 	mp ml "ml-bw-q$q" write_bw -s 64K -D "$bw_d" -q "$q"
 done
+for q in 1 1024; do
+	mp ml "ml-rate-q$q" write_bw -s 8 -D "$bw_d" -q "$q"
+done
 if [ "$LINK_RXE" = 1 ]; then
 	mp verbs verbs-lat write_lat -s 8 -n "$lat_n"
 	pt pt-lat ib_write_lat -s 8 -n "$lat_n"
 	for q in 1 16; do
 		mp verbs "verbs-bw-q$q" write_bw -s 64K -D "$bw_d" -q "$q"
 		pt "pt-bw-q$q" ib_write_bw -s 65536 -D "$bw_d" -q "$q"
+	done
+	for q in 1 1024; do
+		mp verbs "verbs-rate-q$q" write_bw -s 8 -D "$bw_d" -q "$q"
 	done
 else
 	echo "ML-SKIP-NOTE: no rxe ($LINK_RXE_WHY): no verbs or perftest figures"
