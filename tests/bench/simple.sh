@@ -164,10 +164,10 @@ echo "== results ($(uname -r), TCG guest; latency = RTT/2 except read_lat = RTT)
 if [ ${#results[@]} -gt 0 ]; then
 	printf '%-10s %8s %7s  %s\n' mode bytes iters result
 	cat "${results[@]}" | jq -r '
-		if .median != null then
-			"\(.mode)\t\(.size)\t\(.iterations)\tlatency[us] median \(.median) p99 \(.p99) p99.9 \(.p999) min \(.min) max \(.max) (\(.latency))"
+		if .lat_us != null then
+			"\(.mode)\t\(.size)\t\(.iters)\tlatency[us] median \(.lat_us.median) p99 \(.lat_us.p99) p99.9 \(.lat_us.p999) min \(.lat_us.min) max \(.lat_us.max) (\(.latency))"
 		else
-			"\(.mode)\t\(.size)\t\(.iterations)\t\(."MB/s") MB/s  \(."Gbit/s") Gbit/s  \(."msg/s"|floor) msg/s  verify \(.verify)"
+			"\(.mode)\t\(.size)\t\(.iters)\t\(.bw.MBps) MB/s  \(.bw.Gbps) Gbit/s  \(.bw.Mpps) Mpps  verify \(.verify)"
 		end' | awk -F'\t' '{ printf "%-10s %8s %7s  %s\n", $1, $2, $3, $4 }'
 	cat "${results[@]}" | jq -s --arg k "$(uname -r)" --arg d "$(date -u +%FT%TZ)" '{
 		kernel: $k, date: $d,
