@@ -481,7 +481,7 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 	u32 psn = ntohl(a->psn);
 	struct ml_swqe *s;
 	u8 status;
-	bool kick = true;
+	bool kick = true, inline_tx;
 
 	spin_lock_bh(&qp->lock);
 	if (qp->dying || qp->state != ML_QPS_RTS) {
@@ -532,10 +532,18 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 	}
 	if (a->syndrome == ML_ACK_OK)
 		qp->rnr_retries = 0;
-	/* Under the lock: ml_qp_destroy() sets dying under it, then cancels. */
-	if (kick)
+	/*
+	 * The ack opened the window: send on from here, as the doorbell
+	 * does (we are under RCU, ml_qp_tx_now() decides under qp->lock),
+	 * rather than wake the tx work for it.  Else the kick is under the
+	 * lock: ml_qp_destroy() sets dying under it, then cancels.
+	 */
+	inline_tx = kick && READ_ONCE(ml_tx_inline);
+	if (kick && !inline_tx)
 		ml_qp_kick(qp);
 	spin_unlock_bh(&qp->lock);
+	if (inline_tx)
+		ml_qp_tx_now(qp);
 	return 0;
 
 fatal:
