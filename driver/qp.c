@@ -12,7 +12,9 @@
  * its own lock and read under RCU by the receive path; a QP's memory is
  * freed an RCU grace period after it left the table.
  */
+#include <linux/delay.h>
 #include <linux/etherdevice.h>
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -340,9 +342,17 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 	return err;
 }
 
+/* Testing only: widen the window between resolving a path and using it. */
+static unsigned int ml_fault_connect_delay_ms;
+module_param_named(fault_connect_delay_ms, ml_fault_connect_delay_ms, uint,
+		   0600);
+MODULE_PARM_DESC(fault_connect_delay_ms,
+		 "testing only: sleep this long in connect after resolving the path (default 0)");
+
 int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 {
 	struct ml_path path;
+	unsigned int delay;
 	int err;
 
 	err = ml_qp_resolve(qp->dev, c->remote_node, &path);
@@ -350,6 +360,9 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 		return err;
 	if (path.pmtu < 256)
 		return -EMSGSIZE;
+	delay = READ_ONCE(ml_fault_connect_delay_ms);
+	if (unlikely(delay))
+		msleep(delay);
 
 	spin_lock_bh(&qp->lock);
 	if (qp->state != ML_QPS_INIT) {
