@@ -302,6 +302,7 @@ void ml_qp_doorbell(struct ml_qp *qp)
 /* Where a connection goes: resolved from the neighbour table. */
 struct ml_path {
 	u32 port_index;
+	u64 port_id;
 	u8 dmac[ETH_ALEN];
 	u32 pmtu;
 };
@@ -324,6 +325,7 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 			if (n->node_id != node || !port->link_up)
 				continue;
 			path->port_index = i;
+			path->port_id = port->id;
 			ether_addr_copy(path->dmac, n->mac);
 			/* The smaller of the two ends' MTUs, if the peer said. */
 			mtu = READ_ONCE(port->netdev->mtu);
@@ -351,6 +353,7 @@ MODULE_PARM_DESC(fault_connect_delay_ms,
 
 int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 {
+	struct ml_port *port;
 	struct ml_path path;
 	unsigned int delay;
 	int err;
@@ -369,7 +372,20 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 		err = qp->state == ML_QPS_RTS ? -EISCONN : -EINVAL;
 		goto out;
 	}
+	/*
+	 * The port may have been unbound since it was resolved: an unbind
+	 * clears its slot before ml_qp_port_gone() takes this lock, so a
+	 * port still in its slot here errors this QP when it goes.
+	 */
+	rcu_read_lock();
+	port = rcu_dereference(qp->dev->ports[path.port_index]);
+	if (!port || port->id != path.port_id)
+		err = -EHOSTUNREACH;
+	rcu_read_unlock();
+	if (err)
+		goto out;
 	qp->port_index = path.port_index;
+	WRITE_ONCE(qp->port_id, path.port_id);
 	ether_addr_copy(qp->dmac, path.dmac);
 	qp->pmtu = path.pmtu;
 	qp->remote_node = c->remote_node;
@@ -446,7 +462,7 @@ void ml_qp_port_gone(struct ml_dev *dev, u32 port_index)
 	xa_for_each(&dev->qps, i, qp) {
 		spin_lock_bh(&qp->lock);
 		if (!qp->dying && (port_index == ML_MAX_PORTS ||
-				   (qp->state == ML_QPS_RTS &&
+				   (qp->state != ML_QPS_INIT &&
 				    qp->port_index == port_index)))
 			ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
 		spin_unlock_bh(&qp->lock);

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dp_regress: regression tests of defects found in the module, each driven
+ * from user space (libmegalink, netlink, or wire frames forged on the
+ * peer's veth end: dp_fake.h) and each failing on the module before its
+ * fix:
+ *
+ *  - connect_vs_unbind: a connect that resolved its path through a port
+ *    that is unbound (and bound again into the same slot) before the
+ *    connect completes must fail or leave the QP in error, never RTS on a
+ *    port that is gone (the module's fault_connect_delay_ms widens the
+ *    window; the test skips loudly without it).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/megalink.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dp_fake.h"
+#include "dp_main.h"
+
+/* ---- connect_vs_unbind ---- */
+
+struct cu {
+	char nsa[32], nsb[32], dev[ML_DEV_NAME_LEN];
+	uint32_t node_a, node_b;
+};
+
+static int ns_enter_name(const char *name)
+{
+	char path[128];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = setns(fd, CLONE_NEWNET) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static struct ml_ctl *ctl_in(const char *ns)
+{
+	struct ml_ctl *ctl;
+
+	ck_assert_int_eq(ns_enter_name(ns), 0);
+	ck_assert_msg(ml_ctl_open(&ctl) == 0, "%s", ml_last_error());
+	return ctl;
+}
+
+static void cu_bind(const char *ns, const char *ifname, const char *dev, uint32_t node,
+		    char *out_dev)
+{
+	struct ml_bind_opts o = { .dev = dev, .node_id = node };
+	struct ml_ctl *ctl = ctl_in(ns);
+	struct ml_port_info pi;
+
+	ck_assert_msg(ml_ctl_bind(ctl, ifname, &o, &pi) == 0, "bind %s: %s", ifname,
+		      ml_last_error());
+	if (out_dev)
+		snprintf(out_dev, ML_DEV_NAME_LEN, "%s", pi.dev);
+	ml_ctl_close(ctl);
+}
+
+/* Port 0 of c->dev sees node B as a live neighbour. */
+static int cu_neigh_up(struct cu *c)
+{
+	struct ml_ctl *ctl = ctl_in(c->nsa);
+	struct ml_neigh_info *nb = NULL;
+	size_t n = 0;
+	int ok = 0;
+
+	if (ml_ctl_neighbours(ctl, c->dev, &nb, &n) >= 0)
+		for (size_t i = 0; i < n; i++)
+			ok |= nb[i].port_index == 0 && nb[i].node_id == c->node_b;
+	ml_free(nb);
+	ml_ctl_close(ctl);
+	return ok;
+}
+
+/* Child: connect a new QP; reports {result, state, when it returned}. */
+static void cu_child(struct cu *c, int out)
+{
+	struct ml_qp_init qi = { 0 };
+	struct ml_device *dev;
+	struct ml_qp_attr qa = { 0 };
+	struct ml_pd *pd;
+	struct ml_cq *cq;
+	struct ml_qp *qp;
+	double rep[3];
+	char go = 's';
+
+	if (ml_device_open(c->dev, &dev) || ml_pd_alloc(dev, &pd) || ml_cq_create(dev, 8, &cq))
+		_exit(2);
+	qi.send_cq = cq;
+	if (ml_qp_create(pd, &qi, &qp))
+		_exit(3);
+	if (write(out, &go, 1) != 1)
+		_exit(4);
+	rep[0] = ml_qp_connect(qp, c->node_b, 77, NULL);
+	rep[2] = dp_now();
+	ml_qp_query(qp, &qa);
+	rep[1] = qa.state;
+	if (write(out, rep, sizeof(rep)) != sizeof(rep))
+		_exit(5);
+	ml_device_close(dev);
+	_exit(0);
+}
+
+START_TEST(test_connect_vs_unbind)
+{
+	unsigned int delay = 1500;
+	struct cu c = { 0 };
+	double rep[3], t_rebound;
+	int fds[2], attempt;
+	pid_t pid;
+	char go;
+
+	if (access(DP_PARAM_DIR "fault_connect_delay_ms", W_OK)) {
+		dp_skip("connect_vs_unbind",
+			"the module has no fault_connect_delay_ms parameter to widen the race");
+		return;
+	}
+	snprintf(c.nsa, sizeof(c.nsa), "rga%d", (int)getpid());
+	snprintf(c.nsb, sizeof(c.nsb), "rgb%d", (int)getpid());
+	c.node_a = 0x7000 + ((uint32_t)getpid() & 0xfff) * 2;
+	c.node_b = c.node_a + 1;
+	ck_assert_int_eq(dp_sh("ip netns add %s && ip netns add %s && "
+			       "ip link add ra0 netns %s type veth peer name rb0 netns %s && "
+			       "ip link add ra1 netns %s type veth peer name rb1 netns %s && "
+			       "ip -n %s link set ra0 up && ip -n %s link set ra1 up && "
+			       "ip -n %s link set rb0 up && ip -n %s link set rb1 up",
+			       c.nsa, c.nsb, c.nsa, c.nsb, c.nsa, c.nsb, c.nsa, c.nsa, c.nsb,
+			       c.nsb), 0);
+	/* A has two ports, so that unbinding the first leaves the device. */
+	cu_bind(c.nsa, "ra0", NULL, c.node_a, c.dev);
+	cu_bind(c.nsa, "ra1", c.dev, 0, NULL);
+	cu_bind(c.nsb, "rb0", NULL, c.node_b, NULL);
+	for (int i = 0; i < 300 && !cu_neigh_up(&c); i++)
+		usleep(50000);
+	ck_assert_msg(cu_neigh_up(&c), "%s port 0 never saw node %u", c.dev, c.node_b);
+
+	for (attempt = 0;; attempt++) {
+		char ms[16];
+
+		snprintf(ms, sizeof(ms), "%u", delay);
+		ck_assert_int_eq(dp_write_str(DP_PARAM_DIR "fault_connect_delay_ms", ms), 0);
+		ck_assert_int_eq(ns_enter_name(c.nsa), 0);
+		ck_assert_int_eq(pipe(fds), 0);
+		pid = fork();
+		ck_assert(pid >= 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			cu_child(&c, fds[1]);
+		}
+		close(fds[1]);
+		ck_assert_int_eq(read(fds[0], &go, 1), 1);
+		usleep(delay * 1000 / 5);	/* the child is in connect now */
+		{
+			struct ml_ctl *ctl = ctl_in(c.nsa);
+
+			ck_assert_msg(ml_ctl_unbind(ctl, "ra0") == 0, "unbind: %s",
+				      ml_last_error());
+			ml_ctl_close(ctl);
+		}
+		/* Into the same slot, port 0, with the same neighbour behind it. */
+		cu_bind(c.nsa, "ra0", c.dev, 0, NULL);
+		t_rebound = dp_now();
+		ck_assert_int_eq(read(fds[0], rep, sizeof(rep)), (ssize_t)sizeof(rep));
+		close(fds[0]);
+		waitpid(pid, NULL, 0);
+		dp_write_str(DP_PARAM_DIR "fault_connect_delay_ms", "0");
+		if (rep[2] > t_rebound)
+			break;
+		/* The connect finished before the unbind did: no verdict. */
+		ck_assert_msg(attempt < 3, "connect never outlasted the unbind");
+		delay *= 2;
+	}
+	dp_sh("ip netns del %s; ip netns del %s", c.nsa, c.nsb);
+	ck_assert_msg(rep[0] != 0 || rep[1] == ML_QPS_ERROR,
+		      "connect through a port unbound meanwhile returned %d with the QP in %s: "
+		      "it never sends (or sends through whatever is bound in the slot later)",
+		      (int)rep[0], ml_qp_state_name((unsigned int)rep[1]));
+	ck_assert_msg(rep[0] == -EHOSTUNREACH || rep[0] == 0, "connect returned %d",
+		      (int)rep[0]);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("dp_regress");
+	TCase *tc = tcase_create("regress");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_connect_vs_unbind);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return dp_main(suite());
+}
