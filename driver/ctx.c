@@ -48,6 +48,7 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	ring->entry_size = entry_size;
 	ring->hdr->mask = ring->mask;
 	ring->hdr->entry_size = entry_size;
+	ring->hdr->entries_offset = PAGE_SIZE;
 	refcount_set(&ring->ref, 1);
 
 	ring->pgoff = ctx->next_mmap;

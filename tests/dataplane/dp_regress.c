@@ -9,7 +9,9 @@
  *    that is unbound (and bound again into the same slot) before the
  *    connect completes must fail or leave the QP in error, never RTS on a
  *    port that is gone (the module's fault_connect_delay_ms widens the
- *    window; the test skips loudly without it).
+ *    window; the test skips loudly without it);
+ *  - ring_entries_offset: every ring's header says where its entries are
+ *    (the kernel's page size) and the library uses it;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -198,6 +200,32 @@ START_TEST(test_connect_vs_unbind)
 }
 END_TEST
 
+/* ---- ring_entries_offset ---- */
+
+static void check_ring(const struct ml_ring *r, const char *what)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	ck_assert_msg(r->hdr->entries_offset == (uint32_t)page,
+		      "%s ring: header's entries_offset %u, the kernel's page is %ld", what,
+		      r->hdr->entries_offset, page);
+	ck_assert_msg((char *)r->entries - (char *)r->hdr == (ptrdiff_t)r->hdr->entries_offset,
+		      "%s ring: library puts entries at %td, header says %u", what,
+		      (char *)r->entries - (char *)r->hdr, r->hdr->entries_offset);
+}
+
+START_TEST(test_ring_entries_offset)
+{
+	struct dp_ep e;
+
+	dp_ep_open(&e, 4096);
+	check_ring(&e.cq->ring, "CQ");
+	check_ring(&e.qp->sq, "send");
+	check_ring(&e.qp->rq, "receive");
+	dp_ep_close(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -205,6 +233,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_connect_vs_unbind);
+	tcase_add_test(tc, test_ring_entries_offset);
 	suite_add_tcase(s, tc);
 	return s;
 }
