@@ -28,7 +28,7 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	struct ml_ring *ring;
 	int err;
 
-	ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
 	if (!ring)
 		return -ENOMEM;
 	ring->size = PAGE_SIZE + PAGE_ALIGN((size_t)entries * entry_size);
@@ -52,7 +52,7 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	refcount_set(&ring->ref, 1);
 
 	ring->pgoff = ctx->next_mmap;
-	err = xa_insert(&ctx->mmaps, ring->pgoff, ring, GFP_KERNEL);
+	err = xa_insert(&ctx->mmaps, ring->pgoff, ring, GFP_KERNEL_ACCOUNT);
 	if (err) {
 		vfree(ring->hdr);
 		kfree(ring);
@@ -134,7 +134,7 @@ int ml_ctx_add(struct ml_ctx *ctx, struct ml_uobj *uobj, u32 type)
 	uobj->type = type;
 	atomic_set(&uobj->usecnt, 0);
 	err = xa_alloc(&ctx->objs, &uobj->handle, uobj, xa_limit_31b,
-		       GFP_KERNEL);
+		       GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
 	ctx->count[type]++;
@@ -164,7 +164,7 @@ struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
 {
 	struct ml_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return NULL;
 	ctx->dev = dev;

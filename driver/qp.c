@@ -43,7 +43,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	struct ml_qp *qp;
 	int err;
 
-	qp = kzalloc(sizeof(*qp), GFP_KERNEL);
+	qp = kzalloc(sizeof(*qp), GFP_KERNEL_ACCOUNT);
 	if (!qp)
 		return -ENOMEM;
 	qp->ctx = ctx;
@@ -62,7 +62,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	timer_setup(&qp->timer, ml_qp_timer, 0);
 	qp->state = ML_QPS_INIT;
 
-	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL | __GFP_NOWARN);
+	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!qp->swq) {
 		err = -ENOMEM;
 		goto err_free;

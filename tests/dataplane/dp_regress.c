@@ -12,6 +12,8 @@
  *    window; the test skips loudly without it);
  *  - ring_entries_offset: every ring's header says where its entries are
  *    (the kernel's page size) and the library uses it;
+ *  - memcg_accounting: a QP's send-queue array and an MR's page array are
+ *    charged to the caller's memory cgroup;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -226,6 +228,138 @@ START_TEST(test_ring_entries_offset)
 }
 END_TEST
 
+/* ---- memcg_accounting ---- */
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+/* A new memory cgroup under the cgroup2 root: 0, or why not (skip). */
+static const char *cg_make(char *dir, size_t len)
+{
+	char ctl[320] = "";
+	FILE *f;
+
+	if (access(CG_ROOT "/cgroup.controllers", R_OK)) {
+		mkdir(CG_ROOT, 0755);
+		if (dp_sh("mount -t cgroup2 none " CG_ROOT " 2>/dev/null") != 0)
+			return "no cgroup2 file system";
+	}
+	f = fopen(CG_ROOT "/cgroup.controllers", "r");
+	if (!f || !fgets(ctl, sizeof(ctl), f) || !strstr(ctl, "memory")) {
+		if (f)
+			fclose(f);
+		return "no memory controller in cgroup2";
+	}
+	fclose(f);
+	dp_write_str(CG_ROOT "/cgroup.subtree_control", "+memory");
+	snprintf(dir, len, CG_ROOT "/ml-regress-%d", (int)getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return "cannot make a cgroup";
+	snprintf(ctl, sizeof(ctl), "%s/memory.current", dir);
+	if (access(ctl, R_OK)) {
+		rmdir(dir);
+		return "memory controller not enabled for child cgroups";
+	}
+	return NULL;
+}
+
+static long cg_current(const char *dir)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/memory.current", dir);
+	return dp_read_long(p, -1);
+}
+
+#define CG_QPS		8
+#define CG_SQ		4096
+#define CG_MRS		32
+#define CG_MR_LEN	(32u << 20)
+
+/* In the cgroup: what QPs and MRs add to memory.current. */
+static void cg_child(const char *dir, int out)
+{
+	struct ml_qp_init qi = { 0 };
+	struct ml_qp *qp[CG_QPS];
+	struct ml_mr *mr[CG_MRS];
+	struct ml_device *dev;
+	struct ml_pd *pd;
+	struct ml_cq *cq;
+	long v[4];
+	char p[300];
+	uint8_t *b;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	if (dp_write_str(p, "0"))
+		_exit(2);
+	b = mmap(NULL, CG_MR_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED)
+		_exit(3);
+	memset(b, 1, CG_MR_LEN);
+	if (ml_device_open(dp_env.dev[DP_A], &dev) || ml_pd_alloc(dev, &pd) ||
+	    ml_cq_create(dev, 64, &cq))
+		_exit(4);
+	qi.send_cq = cq;
+	qi.sq_entries = CG_SQ;
+	qi.rq_entries = 1;
+	v[0] = cg_current(dir);
+	for (int i = 0; i < CG_QPS; i++)
+		if (ml_qp_create(pd, &qi, &qp[i]))
+			_exit(5);
+	v[1] = cg_current(dir);
+	v[2] = cg_current(dir);
+	for (int i = 0; i < CG_MRS; i++)
+		if (ml_mr_reg(pd, b, CG_MR_LEN, ML_ACCESS_LOCAL_WRITE, &mr[i]))
+			_exit(6);
+	v[3] = cg_current(dir);
+	if (write(out, v, sizeof(v)) != sizeof(v))
+		_exit(7);
+	ml_device_close(dev);
+	_exit(0);
+}
+
+START_TEST(test_memcg_accounting)
+{
+	/* Rings (charged already) plus at least 128 bytes per send WR. */
+	const long rings = (long)CG_QPS * (4096 + CG_SQ * 128 + 4096 + 4096);
+	const long swq = (long)CG_QPS * CG_SQ * 128;
+	const long pages = (long)CG_MRS * (CG_MR_LEN / sysconf(_SC_PAGESIZE)) * 8;
+	char dir[256];
+	const char *why;
+	int fds[2], st;
+	long v[4];
+	pid_t pid;
+
+	dp_ns_enter(DP_A);
+	why = cg_make(dir, sizeof(dir));
+	if (why) {
+		dp_skip("memcg_accounting", why);
+		return;
+	}
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		cg_child(dir, fds[1]);
+	}
+	close(fds[1]);
+	st = (int)read(fds[0], v, sizeof(v));
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 50 && rmdir(dir); i++)
+		usleep(100000);
+	ck_assert_msg(st == (int)sizeof(v), "the cgroup child failed");
+	dp_log(NULL, "memcg: %d QPs of %d send WRs: +%ld bytes; %d MRs of %u MiB: +%ld bytes",
+	       CG_QPS, CG_SQ, v[1] - v[0], CG_MRS, CG_MR_LEN >> 20, v[3] - v[2]);
+	ck_assert_msg(v[1] - v[0] >= (rings + swq) * 95 / 100,
+		      "%d QPs of %d send WRs charged %ld bytes to the memory cgroup, want at least "
+		      "%ld (rings %ld + send-queue arrays %ld)", CG_QPS, CG_SQ, v[1] - v[0],
+		      (rings + swq) * 95 / 100, rings, swq);
+	ck_assert_msg(v[3] - v[2] >= pages * 90 / 100,
+		      "%d MRs of %u MiB charged %ld bytes to the memory cgroup, want at least %ld "
+		      "(their page arrays)", CG_MRS, CG_MR_LEN >> 20, v[3] - v[2], pages * 90 / 100);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -234,6 +368,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_connect_vs_unbind);
 	tcase_add_test(tc, test_ring_entries_offset);
+	tcase_add_test(tc, test_memcg_accounting);
 	suite_add_tcase(s, tc);
 	return s;
 }
