@@ -11,7 +11,6 @@
  * lock, and a ring holds a reference for mmap() while it maps it.
  */
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -174,8 +173,6 @@ struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
 	init_waitqueue_head(&ctx->poll_wq);
 	spin_lock_init(&ctx->cq_lock);
 	INIT_LIST_HEAD(&ctx->cqs);
-	ctx->mm = current->mm;
-	mmgrab(ctx->mm);
 	atomic_inc(&dev->nr[0]);
 	return ctx;
 }
@@ -218,6 +215,5 @@ void ml_ctx_destroy(struct ml_ctx *ctx)
 	xa_destroy(&ctx->objs);
 	xa_destroy(&ctx->mmaps);
 	atomic_dec(&ctx->dev->nr[0]);
-	mmdrop(ctx->mm);
 	kfree(ctx);
 }

@@ -14,6 +14,8 @@
  *    (the kernel's page size) and the library uses it;
  *  - memcg_accounting: a QP's send-queue array and an MR's page array are
  *    charged to the caller's memory cgroup;
+ *  - pin_charge_mm: an MR registered by a forked child through its
+ *    parent's file is charged to the child's pinned_vm, not the parent's;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -360,6 +362,83 @@ START_TEST(test_memcg_accounting)
 }
 END_TEST
 
+/* ---- pin_charge_mm ---- */
+
+/* "VmPin:" of /proc/PID/status in kB, or -1. */
+static long vmpin_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+START_TEST(test_pin_charge_mm)
+{
+	const size_t len = 1 << 20;
+	long parent_before, parent_during, child_kb;
+	int p2c[2], c2p[2];
+	struct dp_ep e;
+	pid_t pid;
+	char c;
+	int st;
+
+	dp_ep_open(&e, 4096);
+	ck_assert_int_eq(pipe(p2c), 0);
+	ck_assert_int_eq(pipe(c2p), 0);
+	parent_before = vmpin_kb(getpid());
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		uint8_t *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct ml_mr *mr;
+		long kb0, kb1;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (b == MAP_FAILED)
+			_exit(2);
+		memset(b, 1, len);
+		kb0 = vmpin_kb(getpid());
+		/* The parent's file and PD, the child's memory. */
+		if (ml_mr_reg(e.pd, b, len, ML_ACCESS_LOCAL_WRITE, &mr))
+			_exit(3);
+		kb1 = vmpin_kb(getpid());
+		c = (char)(kb1 - kb0 >= (long)(len >> 10) ? 'y' : 'n');
+		if (write(c2p[1], &c, 1) != 1 || read(p2c[0], &c, 1) != 1)
+			_exit(4);
+		if (ml_mr_dereg(mr) || vmpin_kb(getpid()) != kb0)
+			_exit(5);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(c2p[0], &c, 1), 1);
+	parent_during = vmpin_kb(getpid());
+	child_kb = vmpin_kb(pid);
+	ck_assert_int_eq(write(p2c[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(c == 'y',
+		      "the child's MR of %zu kB is not in the child's VmPin (%ld kB); the parent's "
+		      "VmPin went from %ld to %ld kB", len >> 10, child_kb, parent_before,
+		      parent_during);
+	ck_assert_msg(parent_during == parent_before,
+		      "the child's MR was charged to the parent: VmPin %ld -> %ld kB",
+		      parent_before, parent_during);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "child: exit %d (3: reg failed, 5: dereg did not uncharge)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	dp_ep_close(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -369,6 +448,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_connect_vs_unbind);
 	tcase_add_test(tc, test_ring_entries_offset);
 	tcase_add_test(tc, test_memcg_accounting);
+	tcase_add_test(tc, test_pin_charge_mm);
 	suite_add_tcase(s, tc);
 	return s;
 }
