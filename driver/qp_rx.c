@@ -238,7 +238,10 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	}
 
 	/* SEND */
-	if (first && !qp->recv_active) {
+	/* A new message while one is being received: the sender is broken. */
+	if (first && qp->recv_active)
+		return ml_qp_recv_failed(qp, ML_WC_REM_INV_REQ_ERR);
+	if (first) {
 		err = ml_qp_take_recv(qp);
 		if (err)
 			return ml_qp_recv_failed(qp, err);

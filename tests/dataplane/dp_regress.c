@@ -16,6 +16,8 @@
  *    charged to the caller's memory cgroup;
  *  - pin_charge_mm: an MR registered by a forked child through its
  *    parent's file is charged to the child's pinned_vm, not the parent's;
+ *  - send_first_in_progress: a SEND's FIRST packet while a received SEND
+ *    is still in progress is NAK_INVALID, the receive completes in error;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -439,6 +441,49 @@ START_TEST(test_pin_charge_mm)
 }
 END_TEST
 
+/* ---- send_first_in_progress ---- */
+
+START_TEST(test_send_first_in_progress)
+{
+	static uint8_t pl[1000];
+	struct ml_sge g;
+	struct ml_recv_wr rw = { .wr_id = 7, .sg_list = &g, .num_sge = 1 };
+	struct ml_qp_attr qa;
+	struct ml_cqe wc;
+	struct dp_fake f;
+	struct dp_ep e;
+	int syn;
+
+	dp_ep_open(&e, 65536);
+	dp_fake_open(&f, &e);
+	dp_ep_connect_fake(&e, &f, 2000);
+	g = (struct ml_sge){ (uintptr_t)e.buf, 65536, e.mr->lkey };
+	ck_assert_int_eq(ml_post_recv(e.qp, &rw), 0);
+	memset(pl, 0x33, sizeof(pl));
+
+	/* The first packet of a 3000-byte SEND: taken, acknowledged. */
+	dp_fake_data(&f, 0, ML_OP_SEND, ML_PKT_F_FIRST | ML_PKT_F_ACKREQ, 3000, pl, 1000);
+	syn = dp_fake_wait_ack(&f, 0, 5000);
+	ck_assert_msg(syn == ML_ACK_OK, "first packet of a SEND: syndrome %d, want ACK", syn);
+	/* Another message's FIRST before the first one's LAST. */
+	dp_fake_data(&f, 1, ML_OP_SEND, ML_PKT_F_FIRST | ML_PKT_F_LAST | ML_PKT_F_ACKREQ, 100, pl,
+		  100);
+	syn = dp_fake_wait_ack(&f, 1, 5000);
+	ck_assert_msg(syn == ML_NAK_INVALID,
+		      "SEND FIRST while a SEND is being received: syndrome %d, want NAK_INVALID (%d)",
+		      syn, ML_NAK_INVALID);
+	ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "no completion of the receive in progress");
+	ck_assert_msg(wc.wr_id == 7 && wc.status == ML_WC_REM_INV_REQ_ERR,
+		      "receive completed with wr_id %llu status %u (%s), want %u",
+		      (unsigned long long)wc.wr_id, wc.status, ml_wc_status_str(wc.status), ML_WC_REM_INV_REQ_ERR);
+	ck_assert_int_eq(ml_qp_query(e.qp, &qa), 0);
+	ck_assert_msg(qa.state == ML_QPS_ERROR, "QP state %s, want error",
+		      ml_qp_state_name(qa.state));
+	dp_ep_close(&e);
+	close(f.fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -449,6 +494,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_ring_entries_offset);
 	tcase_add_test(tc, test_memcg_accounting);
 	tcase_add_test(tc, test_pin_charge_mm);
+	tcase_add_test(tc, test_send_first_in_progress);
 	suite_add_tcase(s, tc);
 	return s;
 }
