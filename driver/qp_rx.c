@@ -229,8 +229,9 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 		}
 		err = ml_mr_copy_in_skb(mr, addr, skb, sizeof(*d), plen);
 		ml_mr_put(mr);
+		/* A receive WR taken for the immediate completes with it. */
 		if (err)
-			return ML_NAK_INVALID;
+			return ml_qp_recv_failed(qp, ML_WC_LOC_PROT_ERR);
 		if (imm)
 			ml_qp_complete_recv(qp, 0, msg_len, true,
 					    ntohl(d->imm), ML_WC_RECV_IMM);
