@@ -15,6 +15,7 @@
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -48,7 +49,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 		return -ENOMEM;
 	qp->ctx = ctx;
 	qp->dev = dev;
-	qp->owner = task_tgid_nr(current);
+	qp->owner = get_task_pid(current, PIDTYPE_TGID);
 	qp->pd = pd;
 	qp->scq = scq;
 	qp->rcq = rcq;
@@ -104,6 +105,7 @@ err_sq:
 err_swq:
 	kvfree(qp->swq);
 err_free:
+	put_pid(qp->owner);
 	kfree(qp);
 	return err;
 }
@@ -444,6 +446,8 @@ void ml_qp_destroy(struct ml_qp *qp)
 	ml_ring_destroy(qp->ctx, qp->sq);
 	ml_ring_destroy(qp->ctx, qp->rq);
 	kvfree(qp->swq);
+	/* Dumps read it under qp->lock and skip a dying QP. */
+	put_pid(qp->owner);
 	kfree_rcu(qp, rcu);
 }
 

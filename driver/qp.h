@@ -12,6 +12,7 @@ struct ml_cq;
 struct ml_mr;
 struct ml_pd;
 struct ml_port;
+struct pid;
 struct sk_buff;
 
 #define ML_QPN_MAX		((1U << 24) - 1)
@@ -64,7 +65,7 @@ struct ml_qp {
 	struct ml_cq *scq, *rcq;
 	struct ml_ring *sq, *rq;
 	u32 qpn;
-	pid_t owner;
+	struct pid *owner;		/* creating process; put at destroy */
 	u32 sq_size, rq_size;
 	u32 max_send_sge, max_recv_sge, max_inline;
 	struct work_struct tx_work;

@@ -18,6 +18,7 @@
  *    parent's file is charged to the child's pinned_vm, not the parent's;
  *  - send_first_in_progress: a SEND's FIRST packet while a received SEND
  *    is still in progress is NAK_INVALID, the receive completes in error;
+ *  - owner_pid_ns: QP owner pids are shown in the reader's pid namespace;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -484,6 +485,133 @@ START_TEST(test_send_first_in_progress)
 }
 END_TEST
 
+/* ---- owner_pid_ns ---- */
+
+/* owner_pid of QP @qpn on device A as the caller sees it; -1: no such QP. */
+static long owner_of(uint32_t qpn)
+{
+	struct ml_qp_info *q = NULL;
+	struct ml_ctl *ctl;
+	size_t n = 0;
+	long pid = -1;
+
+	if (ml_ctl_open(&ctl))
+		return -2;
+	if (ml_ctl_qps(ctl, dp_env.dev[DP_A], &q, &n) >= 0)
+		for (size_t i = 0; i < n; i++)
+			if (q[i].qpn == qpn)
+				pid = q[i].owner_pid;
+	ml_free(q);
+	ml_ctl_close(ctl);
+	return pid;
+}
+
+/*
+ * In a new pid namespace: fork its init, run @fn there; exit status.  The
+ * init's pid as the caller's namespace numbers it goes to @pid_fd (>= 0).
+ */
+static int in_new_pidns(int (*fn)(void *), void *arg, int pid_fd)
+{
+	pid_t pid;
+	int st;
+
+	if (unshare(CLONE_NEWPID))
+		return 100;
+	pid = fork();
+	if (pid < 0)
+		return 101;
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid_fd >= 0 && write(pid_fd, &pid, sizeof(pid)) != sizeof(pid))
+		return 103;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 102;
+	return WEXITSTATUS(st);
+}
+
+struct owner_arg {
+	int to_parent, from_parent;
+	uint32_t qpn;
+};
+
+/* pid 1 of a new pid namespace: creates a QP and reads its owner. */
+static int owner_inner(void *p)
+{
+	struct owner_arg *a = p;
+	struct ml_qp_init qi = { 0 };
+	struct ml_device *dev;
+	struct ml_pd *pd;
+	struct ml_cq *cq;
+	struct ml_qp *qp;
+	uint32_t msg[2];
+	char c;
+
+	if (ml_device_open(dp_env.dev[DP_A], &dev) || ml_pd_alloc(dev, &pd) ||
+	    ml_cq_create(dev, 8, &cq))
+		return 10;
+	qi.send_cq = cq;
+	if (ml_qp_create(pd, &qi, &qp))
+		return 11;
+	msg[0] = ml_qp_num(qp);
+	msg[1] = (uint32_t)owner_of(ml_qp_num(qp));
+	if (write(a->to_parent, msg, sizeof(msg)) != sizeof(msg) ||
+	    read(a->from_parent, &c, 1) != 1)
+		return 12;
+	ml_device_close(dev);
+	return 0;
+}
+
+/* In a sibling pid namespace: the owner is not visible. */
+static int owner_sibling(void *p)
+{
+	const struct owner_arg *a = p;
+
+	return owner_of(a->qpn) == 0 ? 0 : 20;
+}
+
+START_TEST(test_owner_pid_ns)
+{
+	int p2c[2], c2p[2], gp[2], st, r;
+	struct owner_arg a = { 0 };
+	pid_t mid, sib, global = 0;
+	uint32_t msg[2];
+	long outer;
+
+	dp_ns_enter(DP_A);
+	ck_assert_int_eq(pipe(p2c), 0);
+	ck_assert_int_eq(pipe(c2p), 0);
+	ck_assert_int_eq(pipe(gp), 0);
+	a.to_parent = c2p[1];
+	a.from_parent = p2c[0];
+	mid = fork();
+	ck_assert(mid >= 0);
+	if (mid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(in_new_pidns(owner_inner, &a, gp[1]));
+	}
+	ck_assert_int_eq(read(gp[0], &global, sizeof(global)), (ssize_t)sizeof(global));
+	ck_assert_int_eq(read(c2p[0], msg, sizeof(msg)), (ssize_t)sizeof(msg));
+	a.qpn = msg[0];
+	outer = owner_of(a.qpn);
+	sib = fork();
+	ck_assert(sib >= 0);
+	if (sib == 0)
+		_exit(in_new_pidns(owner_sibling, &a, -1));
+	ck_assert_int_eq(waitpid(sib, &st, 0), sib);
+	r = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	ck_assert_int_eq(write(p2c[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(mid, &st, 0), mid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "owner process: exit %d",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	ck_assert_msg(msg[1] == 1,
+		      "the QP's creator, pid 1 of its own pid namespace, reads owner pid %u",
+		      msg[1]);
+	ck_assert_msg(outer == global, "the initial namespace reads owner pid %ld, want %d",
+		      outer, (int)global);
+	ck_assert_msg(r == 0, "a sibling pid namespace sees the owner (status %d)", r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -495,6 +623,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_memcg_accounting);
 	tcase_add_test(tc, test_pin_charge_mm);
 	tcase_add_test(tc, test_send_first_in_progress);
+	tcase_add_test(tc, test_owner_pid_ns);
 	suite_add_tcase(s, tc);
 	return s;
 }
