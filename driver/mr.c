@@ -314,10 +314,11 @@ int ml_mr_attach(struct ml_mr *mr, u64 addr, size_t len, struct sk_buff *skb)
 				return -EMSGSIZE;
 			get_page(page);
 			skb_fill_page_desc(skb, i, page, poff, n);
+			/* The frame holds the whole page, not just n bytes. */
+			skb->truesize += PAGE_SIZE;
 		}
 		skb->len += n;
 		skb->data_len += n;
-		skb->truesize += n;
 	}
 	/* User space may still write these pages: never modify in place. */
 	sh->flags |= SKBFL_SHARED_FRAG;

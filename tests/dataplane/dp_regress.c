@@ -19,6 +19,7 @@
  *  - send_first_in_progress: a SEND's FIRST packet while a received SEND
  *    is still in progress is NAK_INVALID, the receive completes in error;
  *  - owner_pid_ns: QP owner pids are shown in the reader's pid namespace;
+ *  - zerocopy_truesize: a zero-copy frame's truesize counts whole pages;
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -612,6 +613,76 @@ START_TEST(test_owner_pid_ns)
 }
 END_TEST
 
+/* ---- zerocopy_truesize ---- */
+
+/* Rmem of the packet socket with inode @ino in /proc/self/net/packet. */
+static long packet_rmem(ino_t ino)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/net/packet", "r");
+	long rmem = -1;
+
+	ck_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long sk, inode;
+		unsigned int ref, type, proto, ifi, r, user;
+		long rm;
+
+		if (sscanf(line, "%llx %u %u %x %u %u %ld %u %llu", &sk, &ref, &type, &proto, &ifi,
+			   &r, &rm, &user, &inode) == 9 && inode == (unsigned long long)ino)
+			rmem = rm;
+	}
+	fclose(f);
+	return rmem;
+}
+
+START_TEST(test_zerocopy_truesize)
+{
+	long page = sysconf(_SC_PAGESIZE), rmem = -1;
+	struct ml_sge g;
+	struct ml_send_wr w = { .wr_id = 3, .opcode = ML_WR_WRITE, .sg_list = &g,
+				.num_sge = 1, .remote_addr = 0x10000, .rkey = 0x100 };
+	struct stat st;
+	struct dp_fake f;
+	struct dp_ep e;
+	int cap;
+
+	dp_ep_open(&e, 4 * (size_t)page);
+	dp_fake_open(&f, &e);
+	/* Only A's data frames (longer than 1000 bytes) are queued here. */
+	cap = dp_raw_socket(f.etype, 1000);
+	ck_assert_int_eq(fstat(cap, &st), 0);
+	dp_ep_connect_fake(&e, &f, 2000);
+	/* 1024 bytes across a page boundary: two page fragments. */
+	g = (struct ml_sge){ (uintptr_t)e.buf + page - 512, 1024, e.mr->lkey };
+	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
+	for (int i = 0; i < 100 && rmem <= 0; i++) {
+		usleep(20000);
+		dp_ns_enter(DP_B);
+		rmem = packet_rmem(st.st_ino);
+		dp_ns_enter(DP_A);
+	}
+	ck_assert_msg(rmem > 0, "the data frame never reached %s", dp_env.ifname[DP_B]);
+	{
+		uint64_t s[ML_LIB_STATS_SLOTS];
+
+		ck_assert_int_eq(dp_stats(DP_A, s), 0);
+		if (!s[ML_STAT_TX_ZEROCOPY]) {
+			dp_skip("zerocopy_truesize", "the frame was copied, not attached (no NETIF_F_SG?)");
+			goto out;
+		}
+	}
+	/* Every frame is 1024 bytes of payload in two pages (or retransmits of it). */
+	ck_assert_msg(rmem >= 2 * page,
+		      "a zero-copy frame holding two pages has truesize %ld (< %ld)", rmem,
+		      2 * page);
+out:
+	close(cap);
+	close(f.fd);
+	dp_ep_close(&e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -624,6 +695,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pin_charge_mm);
 	tcase_add_test(tc, test_send_first_in_progress);
 	tcase_add_test(tc, test_owner_pid_ns);
+	tcase_add_test(tc, test_zerocopy_truesize);
 	suite_add_tcase(s, tc);
 	return s;
 }
