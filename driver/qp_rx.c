@@ -493,11 +493,11 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 		return ML_STAT_DROP_NO_QP;
 	}
 	/*
-	 * A NAK that costs a retry or the QP must name a packet in flight:
-	 * a late duplicate (before snd_una) or one for a PSN never sent is
-	 * a ghost, dropped.
+	 * A NAK, which costs a rewind, a retry or the QP, must name a packet
+	 * in flight: a late duplicate (before snd_una) or one for a PSN never
+	 * sent is a ghost, dropped.
 	 */
-	if (a->syndrome != ML_ACK_OK && a->syndrome != ML_NAK_SEQ &&
+	if (a->syndrome != ML_ACK_OK &&
 	    (ml_psn_before(psn, qp->snd_una) ||
 	     !ml_psn_before(psn, qp->snd_max))) {
 		spin_unlock_bh(&qp->lock);
