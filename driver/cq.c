@@ -25,7 +25,7 @@ int ml_cq_create(struct ml_ctx *ctx, u32 entries, struct ml_cq **out)
 	struct ml_cq *cq;
 	int err;
 
-	cq = kzalloc(sizeof(*cq), GFP_KERNEL);
+	cq = kzalloc(sizeof(*cq), GFP_KERNEL_ACCOUNT);
 	if (!cq)
 		return -ENOMEM;
 	err = ml_ring_create(ctx, entries, sizeof(struct ml_cqe), &cq->ring);

@@ -11,7 +11,6 @@
  * lock, and a ring holds a reference for mmap() while it maps it.
  */
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -28,7 +27,7 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	struct ml_ring *ring;
 	int err;
 
-	ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
 	if (!ring)
 		return -ENOMEM;
 	ring->size = PAGE_SIZE + PAGE_ALIGN((size_t)entries * entry_size);
@@ -48,10 +47,11 @@ int ml_ring_create(struct ml_ctx *ctx, u32 entries, u32 entry_size,
 	ring->entry_size = entry_size;
 	ring->hdr->mask = ring->mask;
 	ring->hdr->entry_size = entry_size;
+	ring->hdr->entries_offset = PAGE_SIZE;
 	refcount_set(&ring->ref, 1);
 
 	ring->pgoff = ctx->next_mmap;
-	err = xa_insert(&ctx->mmaps, ring->pgoff, ring, GFP_KERNEL);
+	err = xa_insert(&ctx->mmaps, ring->pgoff, ring, GFP_KERNEL_ACCOUNT);
 	if (err) {
 		vfree(ring->hdr);
 		kfree(ring);
@@ -133,7 +133,7 @@ int ml_ctx_add(struct ml_ctx *ctx, struct ml_uobj *uobj, u32 type)
 	uobj->type = type;
 	atomic_set(&uobj->usecnt, 0);
 	err = xa_alloc(&ctx->objs, &uobj->handle, uobj, xa_limit_31b,
-		       GFP_KERNEL);
+		       GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
 	ctx->count[type]++;
@@ -178,7 +178,7 @@ struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
 {
 	struct ml_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return NULL;
 	ctx->dev = dev;
@@ -188,8 +188,6 @@ struct ml_ctx *ml_ctx_create(struct ml_dev *dev)
 	init_waitqueue_head(&ctx->poll_wq);
 	spin_lock_init(&ctx->cq_lock);
 	INIT_LIST_HEAD(&ctx->cqs);
-	ctx->mm = current->mm;
-	mmgrab(ctx->mm);
 	atomic_inc(&dev->nr[0]);
 	return ctx;
 }
@@ -232,6 +230,5 @@ void ml_ctx_destroy(struct ml_ctx *ctx)
 	xa_destroy(&ctx->objs);
 	xa_destroy(&ctx->mmaps);
 	atomic_dec(&ctx->dev->nr[0]);
-	mmdrop(ctx->mm);
 	kfree(ctx);
 }

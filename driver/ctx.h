@@ -9,7 +9,6 @@
 #include <linux/megalink.h>
 
 struct ml_dev;
-struct mm_struct;
 
 /* Per-file limits, reported by ML_IOCTL_QUERY_LIMITS. */
 #define ML_MAX_PD_PER_CTX	64
@@ -47,7 +46,6 @@ struct ml_uobj {
  * @poll_wq: poll() waiters; woken by an armed CQ
  * @cq_lock: protects @cqs for poll()
  * @cqs: the file's CQs, scanned by poll()
- * @mm: the opening process's mm (grabbed), charged for pinned MRs
  */
 struct ml_ctx {
 	struct ml_dev *dev;
@@ -59,7 +57,6 @@ struct ml_ctx {
 	wait_queue_head_t poll_wq;
 	spinlock_t cq_lock;	/* see above */
 	struct list_head cqs;
-	struct mm_struct *mm;
 };
 
 /**

@@ -3,10 +3,11 @@
  * Protection domains and memory regions.
  *
  * An MR pins its user pages with pin_user_pages_fast(FOLL_LONGTERM) and
- * charges them to the process's pinned_vm against RLIMIT_MEMLOCK (unless
- * CAP_IPC_LOCK).  Its key is both lkey and rkey; the device's key table
- * (dev->mrs, an xarray) finds it from the wire under RCU, and every access
- * is checked against the MR's range and access flags to the byte.
+ * charges them to the registering process's pinned_vm against its
+ * RLIMIT_MEMLOCK (unless CAP_IPC_LOCK).  Its key is both lkey and rkey;
+ * the device's key table (dev->mrs, an xarray) finds it from the wire
+ * under RCU, and every access is checked against the MR's range and
+ * access flags to the byte.
  *
  * Locking: dev->mrs is changed under its own xa_lock by ml_mr_reg() and
  * ml_mr_dereg() (which run under ctx->lock); lookups are RCU plus
@@ -157,7 +158,7 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 
 	if (addr + length < addr || addr + length > TASK_SIZE)
 		return -EFAULT;
-	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL_ACCOUNT);
 	if (!mr)
 		return -ENOMEM;
 	mr->ctx = ctx;
@@ -169,7 +170,13 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 	mr->npages = (PAGE_ALIGN(addr + length) - (addr & PAGE_MASK)) >>
 		     PAGE_SHIFT;
 	kref_init(&mr->ref);
-	mr->mm = ctx->mm;
+	/*
+	 * The pages pinned are current's (pin_user_pages_fast()), whoever
+	 * opened the file (fork, SCM_RIGHTS): they are charged to current's
+	 * mm, against current's limit, and uncharged from that mm.
+	 */
+	mr->mm = current->mm;
+	mmgrab(mr->mm);
 
 	/* Charge first: a request over the limit allocates nothing. */
 	lim = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
@@ -179,15 +186,14 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 		goto err_charge;
 	}
 	mr->pages = kvcalloc(mr->npages, sizeof(*mr->pages),
-			     GFP_KERNEL | __GFP_NOWARN);
+			     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!mr->pages) {
 		err = -ENOMEM;
 		goto err_charge;
 	}
-	mmgrab(mr->mm);
 	err = ml_mr_pin(mr);
 	if (err)
-		goto err_mm;
+		goto err_pages;
 
 	err = xa_alloc_cyclic(&dev->mrs, &idx, mr,
 			      XA_LIMIT(1, (1U << (32 - ML_KEY_TAG_BITS)) - 1),
@@ -206,11 +212,11 @@ int ml_mr_reg(struct ml_ctx *ctx, struct ml_pd *pd, u64 addr, u64 length,
 
 err_unpin:
 	unpin_user_pages(mr->pages, mr->npages);
-err_mm:
-	mmdrop(mr->mm);
+err_pages:
 	kvfree(mr->pages);
 err_charge:
 	atomic64_sub(mr->npages, &mr->mm->pinned_vm);
+	mmdrop(mr->mm);
 	kfree(mr);
 	return err;
 }
@@ -308,10 +314,11 @@ int ml_mr_attach(struct ml_mr *mr, u64 addr, size_t len, struct sk_buff *skb)
 				return -EMSGSIZE;
 			get_page(page);
 			skb_fill_page_desc(skb, i, page, poff, n);
+			/* The frame holds the whole page, not just n bytes. */
+			skb->truesize += PAGE_SIZE;
 		}
 		skb->len += n;
 		skb->data_len += n;
-		skb->truesize += n;
 	}
 	/* User space may still write these pages: never modify in place. */
 	sh->flags |= SKBFL_SHARED_FRAG;

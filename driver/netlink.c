@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/etherdevice.h>
+#include <linux/pid_namespace.h>
 #include <linux/rtnetlink.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -112,15 +113,22 @@ static int ml_nl_put_dev(struct sk_buff *skb, const struct ml_dev *dev)
 	return 0;
 }
 
-/* A QP's state and counters; qp->lock held. */
-static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp)
+/*
+ * A QP's state and counters; qp->lock held.  The owner's pid as @ns sees
+ * it: 0 when it is not visible there, and without @ns (a notification,
+ * multicast to readers in any pid namespace).
+ */
+static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp,
+			struct pid_namespace *ns)
 {
+	pid_t owner = ns && !qp->dying ? pid_nr_ns(qp->owner, ns) : 0;
+
 	if (nla_put_u32(skb, ML_A_DEV_INDEX, qp->dev->index) ||
 	    nla_put_string(skb, ML_A_DEV_NAME, qp->dev->name) ||
 	    nla_put_u32(skb, ML_A_QPN, qp->qpn) ||
 	    nla_put_u8(skb, ML_A_QP_STATE, qp->state) ||
 	    nla_put_u8(skb, ML_A_QP_STATUS, qp->status) ||
-	    nla_put_u32(skb, ML_A_OWNER_PID, qp->owner) ||
+	    nla_put_u32(skb, ML_A_OWNER_PID, owner) ||
 	    nla_put_u32(skb, ML_A_REMOTE_NODE, qp->remote_node) ||
 	    nla_put_u32(skb, ML_A_REMOTE_QPN, qp->remote_qpn) ||
 	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->port_index) ||
@@ -328,7 +336,7 @@ void ml_nl_notify_qp_error(struct ml_qp *qp)
 
 	skb = ml_nl_ntf_start(net, &hdr, ML_CMD_QP_ERROR_NTF);
 	if (skb)
-		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_qp(skb, qp));
+		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_qp(skb, qp, NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -663,7 +671,8 @@ static int ml_nl_qp_get_dumpit(struct sk_buff *skb,
 				break;
 			}
 			spin_lock_bh(&qp->lock);
-			err = ml_nl_put_qp(skb, qp);
+			err = ml_nl_put_qp(skb, qp,
+					   task_active_pid_ns(current));
 			spin_unlock_bh(&qp->lock);
 			if (err) {
 				genlmsg_cancel(skb, hdr);

@@ -107,6 +107,7 @@ static int ml_port_check_netdev(struct net_device *netdev,
 static struct ml_port *ml_port_alloc(struct ml_dev *dev, u32 index,
 				     struct net_device *netdev)
 {
+	static u64 ml_port_next_id;	/* RTNL */
 	struct ml_port *port;
 
 	port = kzalloc(sizeof(*port), GFP_KERNEL);
@@ -119,6 +120,7 @@ static struct ml_port *ml_port_alloc(struct ml_dev *dev, u32 index,
 	}
 	port->dev = dev;
 	port->index = index;
+	port->id = ++ml_port_next_id;
 	port->netdev = netdev;
 	netdev_hold(netdev, &port->dev_tracker, GFP_KERNEL);
 	spin_lock_init(&port->lock);

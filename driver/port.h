@@ -14,6 +14,8 @@ struct ml_dev;
  * @dev: the owning device; stable for the port's life
  * @netdev: the bound netdev, held (netdev_hold) until the port is freed
  * @index: port index within @dev
+ * @id: this binding's number, never reused: a QP is bound to the port
+ *	instance (@id), not to the slot @index, which a later bind reuses
  * @pt: our EtherType's packet handler, bound to @netdev only; its
  *	af_packet_priv points back at the port
  * @timer: HELLO transmission and neighbour ageing (discovery.c)
@@ -33,6 +35,7 @@ struct ml_port {
 	struct net_device *netdev;
 	netdevice_tracker dev_tracker;
 	u32 index;
+	u64 id;
 	struct packet_type pt;
 	struct timer_list timer;
 	unsigned long next_hello;

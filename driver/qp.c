@@ -12,7 +12,10 @@
  * its own lock and read under RCU by the receive path; a QP's memory is
  * freed an RCU grace period after it left the table.
  */
+#include <linux/delay.h>
 #include <linux/etherdevice.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -41,12 +44,12 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	struct ml_qp *qp;
 	int err;
 
-	qp = kzalloc(sizeof(*qp), GFP_KERNEL);
+	qp = kzalloc(sizeof(*qp), GFP_KERNEL_ACCOUNT);
 	if (!qp)
 		return -ENOMEM;
 	qp->ctx = ctx;
 	qp->dev = dev;
-	qp->owner = task_tgid_nr(current);
+	qp->owner = get_task_pid(current, PIDTYPE_TGID);
 	qp->pd = pd;
 	qp->scq = scq;
 	qp->rcq = rcq;
@@ -61,7 +64,7 @@ int ml_qp_create(struct ml_ctx *ctx, struct ml_create_qp *attr,
 	timer_setup(&qp->timer, ml_qp_timer, 0);
 	qp->state = ML_QPS_INIT;
 
-	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL | __GFP_NOWARN);
+	qp->swq = kvcalloc(qp->sq_size, sizeof(*qp->swq), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!qp->swq) {
 		err = -ENOMEM;
 		goto err_free;
@@ -103,6 +106,7 @@ err_sq:
 err_swq:
 	kvfree(qp->swq);
 err_free:
+	put_pid(qp->owner);
 	kfree(qp);
 	return err;
 }
@@ -320,6 +324,7 @@ void ml_qp_doorbell(struct ml_qp *qp)
 /* Where a connection goes: resolved from the neighbour table. */
 struct ml_path {
 	u32 port_index;
+	u64 port_id;
 	u8 dmac[ETH_ALEN];
 	u32 pmtu;
 };
@@ -342,6 +347,7 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 			if (n->node_id != node || !port->link_up)
 				continue;
 			path->port_index = i;
+			path->port_id = port->id;
 			ether_addr_copy(path->dmac, n->mac);
 			/* The smaller of the two ends' MTUs, if the peer said. */
 			mtu = READ_ONCE(port->netdev->mtu);
@@ -360,9 +366,18 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 	return err;
 }
 
+/* Testing only: widen the window between resolving a path and using it. */
+static unsigned int ml_fault_connect_delay_ms;
+module_param_named(fault_connect_delay_ms, ml_fault_connect_delay_ms, uint,
+		   0600);
+MODULE_PARM_DESC(fault_connect_delay_ms,
+		 "testing only: sleep this long in connect after resolving the path (default 0)");
+
 int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 {
+	struct ml_port *port;
 	struct ml_path path;
+	unsigned int delay;
 	int err;
 
 	err = ml_qp_resolve(qp->dev, c->remote_node, &path);
@@ -370,13 +385,29 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 		return err;
 	if (path.pmtu < 256)
 		return -EMSGSIZE;
+	delay = READ_ONCE(ml_fault_connect_delay_ms);
+	if (unlikely(delay))
+		msleep(delay);
 
 	spin_lock_bh(&qp->lock);
 	if (qp->state != ML_QPS_INIT) {
 		err = qp->state == ML_QPS_RTS ? -EISCONN : -EINVAL;
 		goto out;
 	}
+	/*
+	 * The port may have been unbound since it was resolved: an unbind
+	 * clears its slot before ml_qp_port_gone() takes this lock, so a
+	 * port still in its slot here errors this QP when it goes.
+	 */
+	rcu_read_lock();
+	port = rcu_dereference(qp->dev->ports[path.port_index]);
+	if (!port || port->id != path.port_id)
+		err = -EHOSTUNREACH;
+	rcu_read_unlock();
+	if (err)
+		goto out;
 	qp->port_index = path.port_index;
+	WRITE_ONCE(qp->port_id, path.port_id);
 	ether_addr_copy(qp->dmac, path.dmac);
 	qp->pmtu = path.pmtu;
 	qp->remote_node = c->remote_node;
@@ -435,6 +466,8 @@ void ml_qp_destroy(struct ml_qp *qp)
 	ml_ring_destroy(qp->ctx, qp->sq);
 	ml_ring_destroy(qp->ctx, qp->rq);
 	kvfree(qp->swq);
+	/* Dumps read it under qp->lock and skip a dying QP. */
+	put_pid(qp->owner);
 	kfree_rcu(qp, rcu);
 }
 
@@ -453,7 +486,7 @@ void ml_qp_port_gone(struct ml_dev *dev, u32 port_index)
 	xa_for_each(&dev->qps, i, qp) {
 		spin_lock_bh(&qp->lock);
 		if (!qp->dying && (port_index == ML_MAX_PORTS ||
-				   (qp->state == ML_QPS_RTS &&
+				   (qp->state != ML_QPS_INIT &&
 				    qp->port_index == port_index)))
 			ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
 		spin_unlock_bh(&qp->lock);

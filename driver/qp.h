@@ -12,6 +12,7 @@ struct ml_cq;
 struct ml_mr;
 struct ml_pd;
 struct ml_port;
+struct pid;
 struct sk_buff;
 
 #define ML_QPN_MAX		((1U << 24) - 1)
@@ -69,7 +70,7 @@ struct ml_qp {
 	struct ml_cq *scq, *rcq;
 	struct ml_ring *sq, *rq;
 	u32 qpn;
-	pid_t owner;
+	struct pid *owner;		/* creating process; put at destroy */
 	u32 sq_size, rq_size;
 	u32 max_send_sge, max_recv_sge, max_inline;
 	struct work_struct tx_work;
@@ -84,6 +85,7 @@ struct ml_qp {
 	/* connection */
 	u32 remote_node, remote_qpn;
 	u32 port_index;
+	u64 port_id;			/* the port instance (port->id) */
 	u8 dmac[ETH_ALEN];
 	u32 pmtu;			/* payload bytes per packet */
 	u32 timeout_ms, rnr_timer_ms;
@@ -135,6 +137,7 @@ void ml_qp_doorbell(struct ml_qp *qp);
 void ml_qp_error(struct ml_qp *qp, u8 status);
 void ml_qp_kick(struct ml_qp *qp);
 void ml_qp_stat(struct ml_qp *qp, int stat);
+struct ml_port *ml_qp_port(struct ml_qp *qp);
 void ml_qp_dev_gone(struct ml_dev *dev);
 void ml_qp_port_gone(struct ml_dev *dev, u32 port_index);
 void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);

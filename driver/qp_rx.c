@@ -229,8 +229,9 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 		}
 		err = ml_mr_copy_in_skb(mr, addr, skb, sizeof(*d), plen);
 		ml_mr_put(mr);
+		/* A receive WR taken for the immediate completes with it. */
 		if (err)
-			return ML_NAK_INVALID;
+			return ml_qp_recv_failed(qp, ML_WC_LOC_PROT_ERR);
 		if (imm)
 			ml_qp_complete_recv(qp, 0, msg_len, true,
 					    ntohl(d->imm), ML_WC_RECV_IMM);
@@ -238,7 +239,10 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	}
 
 	/* SEND */
-	if (first && !qp->recv_active) {
+	/* A new message while one is being received: the sender is broken. */
+	if (first && qp->recv_active)
+		return ml_qp_recv_failed(qp, ML_WC_REM_INV_REQ_ERR);
+	if (first) {
 		err = ml_qp_take_recv(qp);
 		if (err)
 			return ml_qp_recv_failed(qp, err);
@@ -489,11 +493,11 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 		return ML_STAT_DROP_NO_QP;
 	}
 	/*
-	 * A NAK that costs a retry or the QP must name a packet in flight:
-	 * a late duplicate (before snd_una) or one for a PSN never sent is
-	 * a ghost, dropped.
+	 * A NAK, which costs a rewind, a retry or the QP, must name a packet
+	 * in flight: a late duplicate (before snd_una) or one for a PSN never
+	 * sent is a ghost, dropped.
 	 */
-	if (a->syndrome != ML_ACK_OK && a->syndrome != ML_NAK_SEQ &&
+	if (a->syndrome != ML_ACK_OK &&
 	    (ml_psn_before(psn, qp->snd_una) ||
 	     !ml_psn_before(psn, qp->snd_max))) {
 		spin_unlock_bh(&qp->lock);

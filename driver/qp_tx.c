@@ -485,7 +485,7 @@ static void ml_qp_tx_run(struct ml_qp *qp)
 		ml_qp_error(qp, ML_WC_CQ_OVERRUN_ERR);
 	if (qp->dying || qp->state != ML_QPS_RTS)
 		goto unlock;
-	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	port = ml_qp_port(qp);
 	if (port)
 		ndev = port->netdev;
 
@@ -614,13 +614,24 @@ out:
 		ml_qp_kick(qp);
 }
 
+/*
+ * The port the QP was connected through, or NULL when it is gone (a port
+ * bound later into the same slot is another port).  RCU read lock held.
+ */
+struct ml_port *ml_qp_port(struct ml_qp *qp)
+{
+	struct ml_port *port = rcu_dereference(qp->dev->ports[qp->port_index]);
+
+	return port && port->id == READ_ONCE(qp->port_id) ? port : NULL;
+}
+
 /* Count @stat on the QP's port, if it still has one.  Any context. */
 void ml_qp_stat(struct ml_qp *qp, int stat)
 {
 	struct ml_port *port;
 
 	rcu_read_lock();
-	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	port = ml_qp_port(qp);
 	if (port)
 		ml_stat_inc(port, stat);
 	rcu_read_unlock();
@@ -634,7 +645,7 @@ void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome)
 	struct sk_buff *skb;
 
 	rcu_read_lock();
-	port = rcu_dereference(qp->dev->ports[qp->port_index]);
+	port = ml_qp_port(qp);
 	if (!port)
 		goto out;
 	skb = ml_pkt_alloc(port->netdev, sizeof(*a), 0);

@@ -47,7 +47,7 @@ int ml_ioctl_alloc_pd(struct ml_ctx *ctx, void *arg)
 
 	if (a->flags || a->reserved)
 		return -EINVAL;
-	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL_ACCOUNT);
 	if (!pd)
 		return -ENOMEM;
 	pd->ctx = ctx;

@@ -174,11 +174,12 @@ static int ring_map(struct ml_device *dev, struct ml_ring *r, uint64_t offset,
 		    const char *what)
 {
 	struct ml_ring_hdr *hdr;
+	uint64_t eoff;
 	void *p;
 
 	memset(r, 0, sizeof(*r));
 	if (!entries || (entries & (entries - 1)) ||
-	    size < ML_RING_ENTRIES_OFFSET + (uint64_t)entries * entry_size)
+	    size < sizeof(*hdr) + (uint64_t)entries * entry_size)
 		return ml__fail(-EPROTO, "%s %s: kernel described an impossible ring "
 				"(%" PRIu32 " entries of %" PRIu32 " bytes in %" PRIu64
 				" bytes)", what, dev->name, entries, entry_size, size);
@@ -199,8 +200,17 @@ static int ring_map(struct ml_device *dev, struct ml_ring *r, uint64_t offset,
 				" of %" PRIu32, what, dev->name, hdr->mask + 1,
 				hdr->entry_size, entries, entry_size);
 	}
+	/* The kernel says where the entries are; older ones put them at 4096. */
+	eoff = hdr->entries_offset ? hdr->entries_offset : ML_RING_ENTRIES_OFFSET;
+	if (eoff < sizeof(*hdr) || eoff + (uint64_t)entries * entry_size > size) {
+		munmap(p, size);
+		return ml__fail(-EPROTO, "%s %s: ring header puts %" PRIu32 " entries of %"
+				PRIu32 " bytes at offset %" PRIu64 ", outside the %" PRIu64
+				"-byte mapping", what, dev->name, entries, entry_size, eoff,
+				size);
+	}
 	r->hdr = hdr;
-	r->entries = (char *)p + ML_RING_ENTRIES_OFFSET;
+	r->entries = (char *)p + eoff;
 	r->mask = entries - 1;
 	r->size = entries;
 	r->map_size = size;

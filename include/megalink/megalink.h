@@ -398,7 +398,12 @@ void ml_monitor_close(struct ml_monitor *mon);
  * ml_device_close() them.  The parent's MRs stay valid.
  */
 
-/* Entries of every ring start this far into its mapping (one page). */
+/*
+ * Where the entries of a ring start in its mapping on kernels that do not
+ * say (struct ml_ring_hdr.entries_offset 0): right only with 4 KiB pages.
+ * The library uses the offset the kernel gives; so must anyone mapping
+ * rings by hand.
+ */
 #define ML_RING_ENTRIES_OFFSET	4096u
 
 /* Per-file limits (ML_IOCTL_QUERY_LIMITS). */
@@ -466,7 +471,7 @@ static inline uint32_t ml_mr_rkey(const struct ml_mr *mr)
  */
 struct ml_ring {
 	struct ml_ring_hdr *hdr;
-	void *entries;			/* (char *)hdr + ML_RING_ENTRIES_OFFSET */
+	void *entries;			/* (char *)hdr + hdr->entries_offset */
 	uint32_t mask;			/* size - 1 */
 	uint32_t size;			/* entries, a power of two */
 	uint32_t local;

@@ -19,7 +19,7 @@
 #
 # Environment:
 #   ML_DP_TESTS         runs to do (default: all): data1500 data9000 access
-#                    peer faults hostile hugemr
+#                    peer faults hostile hugemr regress
 #   ML_DP_PROG_TIMEOUT  seconds per program (default 420)
 #   CK_RUN_CASE / CK_RUN_SUITE / CK_VERBOSITY   as Check defines them
 set -eu
@@ -28,7 +28,7 @@ set -o pipefail
 repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$repo/tests/dataplane
 out=${ML_OUT:-/tmp/megalink-dp-out}
-runs=${ML_DP_TESTS:-data1500 data9000 access peer faults hostile hugemr}
+runs=${ML_DP_TESTS:-data1500 data9000 access peer faults hostile hugemr regress}
 prog_timeout=${ML_DP_PROG_TIMEOUT:-420}
 mkdir -p "$out"
 cd "$repo"
@@ -163,6 +163,7 @@ for r in $runs; do
 	faults) run "$r" dp_faults cd ;;
 	hostile) run "$r" dp_hostile cd CK_RUN_CASE=hostile ;;
 	hugemr) run "$r" dp_hostile cd CK_RUN_CASE=huge_mr ;;
+	regress) run "$r" dp_regress ab ;;
 	*) echo "run-suite.sh: unknown run '$r'"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -434,7 +434,14 @@ struct ml_ring_hdr {
 	__u32 entry_size;
 	__u32 armed;		/* CQ: user writes 1 to ask for a wakeup */
 	__u32 flags;		/* kernel: ML_RING_F_* */
-	__u32 pad2[12];
+	/*
+	 * Kernel, at creation: byte offset of entry 0 from the start of the
+	 * mapping (the kernel's page size).  0 from kernels before it was
+	 * exported: the entries are then at 4096, which was right only
+	 * with 4 KiB pages.
+	 */
+	__u32 entries_offset;
+	__u32 pad2[11];
 };
 /* QP rings: the QP is in error.  CQ ring: a completion was lost to overflow. */
 #define ML_RING_F_ERROR		(1U << 0)
