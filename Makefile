@@ -8,6 +8,7 @@
 #   make check-debug     debug kernel (KASAN, lockdep, kmemleak, ...): suite + hostile input
 #   make check-hostile   the fuzzers on Debian's 6.12, short (part of make check)
 #   make demo            boots a guest and shows a three-node pod
+#   make bench           megalink vs soft-RoCE and TCP on one link (BENCH_KERNEL=6.1|6.12)
 #   make install         DESTDIR=, PREFIX= honoured
 #
 # KDIR defaults to the running kernel's build tree, else the newest
@@ -27,7 +28,7 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples guest-tests clean install \
-	check check-debug check-hostile check-unit check-guest demo deps dkms-install sparse checkpatch
+	check check-debug check-hostile check-unit check-guest demo bench deps dkms-install sparse checkpatch
 
 all: modules lib tools examples
 
@@ -97,6 +98,10 @@ check-debug:
 
 demo:
 	@scripts/demo.sh
+
+# A benchmark, not a test: build/bench/<release>/ (tests/bench/README.md).
+bench:
+	@scripts/bench.sh
 
 clean:
 	-scripts/kbuild.sh clean
