@@ -344,8 +344,9 @@ static void devs_close(void)
 static ncclResult_t devs_open(void)
 {
 	char (*names)[ML_DEV_NAME_LEN] = NULL;
+	struct ml_dev_attr *attrs = NULL;
 	char why[768] = "";
-	size_t n = 0, wl = 0;
+	size_t n = 0, nall = 0, wl = 0;
 	struct ml_ctl *ctl;
 	int ret, denied = 0;
 
@@ -359,11 +360,27 @@ static ncclResult_t devs_open(void)
 		MN_WARN("init: cannot reach the megalink control plane: %s", ml_last_error());
 		return ncclSystemError;
 	}
+	/* the devices of this network namespace (the control plane filters) */
+	ret = ml_ctl_devices(ctl, &attrs, &n);
 	ml_ctl_close(ctl);
-	ret = ml_list_devices(&names, &n);
 	if (ret < 0) {
 		MN_WARN("init: listing megalink devices failed: %s", ml_last_error());
 		return ncclSystemError;
+	}
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names) {
+		ml_free(attrs);
+		return ncclSystemError;
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(names[i], attrs[i].name, ML_DEV_NAME_LEN);
+	ml_free(attrs);
+	if (n == 0) {	/* none here: is there any at all (another netns)? */
+		char (*all)[ML_DEV_NAME_LEN] = NULL;
+
+		if (ml_list_devices(&all, &nall) < 0)
+			nall = 0;
+		ml_free(all);
 	}
 	for (size_t i = 0; i < n && g_ndev < MN_MAX_DEVS; i++) {
 		struct mn_dev *d = &g_devs[g_ndev];
@@ -438,7 +455,10 @@ static ncclResult_t devs_open(void)
 	ml_free(names);
 	if (g_ndev)
 		return ncclSuccess;
-	if (n == 0)
+	if (n == 0 && nall)
+		MN_WARN("init: no megalink device in this network namespace (%zu in others): bind "
+			"a port of this namespace with `megalink port bind IFNAME node-id N`", nall);
+	else if (n == 0)
 		MN_WARN("init: the megalink module is loaded but has no device: bind a port with "
 			"`megalink port bind IFNAME node-id N`");
 	else if (denied)
