@@ -365,6 +365,7 @@ struct ring {
 };
 
 static int dev0 = 0;
+static size_t ar_max = 64 * MiB;	/* -s: largest transfer of sizes and allreduce */
 
 static void ring_connect(struct ring *r, int close_listen_early)
 {
@@ -579,7 +580,7 @@ static void case_sizes(void)
 		void *rq, *sq;
 		double t0 = now();
 
-		if (sz > r.props.max_p2p)
+		if (sz > r.props.max_p2p || sz > ar_max)
 			continue;
 		fill(sb, sz, (uint32_t)rank, (uint32_t)k);
 		memset(rb, 0xa5, rsz);
@@ -1145,8 +1146,6 @@ sends:
 	return t;
 }
 
-static size_t ar_max = 64 * MiB;
-
 static void case_allreduce(void)
 {
 	struct ring r;
@@ -1494,7 +1493,7 @@ static void usage(FILE *f)
 "  -n RANKS      rank processes (2..%d, default 2), rank r sends to r+1\n"
 "  -N NS,...     network namespace (pod node) of each rank (/run/netns/NS)\n"
 "  -a ABI        use ncclNetPlugin_vABI (8..12; default: the newest found)\n"
-"  -s MAXBYTES   largest all-reduce (default 64 MiB)\n"
+"  -s MAXBYTES   largest transfer in sizes and allreduce (default 64 MiB)\n"
 "  -t SECONDS    time limit per case before the ranks are killed (300)\n"
 "  -j            JSON lines for results and bandwidth\n"
 "  -v            show the plugin's warnings and progress (-vv: its INFO lines)\n"
