@@ -365,7 +365,8 @@ struct ring {
 };
 
 static int dev0 = 0;
-static size_t ar_max = 64 * MiB;	/* -s: largest transfer of sizes and allreduce */
+static size_t sz_max = 64 * MiB;	/* -s: largest transfer of the sizes case */
+static size_t ar_max = 64 * MiB;	/* -A: largest all-reduce */
 
 static void ring_connect(struct ring *r, int close_listen_early)
 {
@@ -580,7 +581,7 @@ static void case_sizes(void)
 		void *rq, *sq;
 		double t0 = now();
 
-		if (sz > r.props.max_p2p || sz > ar_max)
+		if (sz > r.props.max_p2p || sz > sz_max)
 			continue;
 		fill(sb, sz, (uint32_t)rank, (uint32_t)k);
 		memset(rb, 0xa5, rsz);
@@ -1485,7 +1486,7 @@ static int expect_init_fail(const char *text)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: nccl-harness [-n RANKS] [-N NS1,NS2,...] [-a ABI] [-s MAXBYTES] [-t SECONDS]\n"
+"usage: nccl-harness [-n RANKS] [-N NS1,NS2,...] [-a ABI] [-s MAX] [-A MAX] [-t SECONDS]\n"
 "                    [-j] [-v] CASE...\n"
 "       nccl-harness --expect-init-fail TEXT [-a ABI]\n"
 "\n"
@@ -1493,7 +1494,8 @@ static void usage(FILE *f)
 "  -n RANKS      rank processes (2..%d, default 2), rank r sends to r+1\n"
 "  -N NS,...     network namespace (pod node) of each rank (/run/netns/NS)\n"
 "  -a ABI        use ncclNetPlugin_vABI (8..12; default: the newest found)\n"
-"  -s MAXBYTES   largest transfer in sizes and allreduce (default 64 MiB)\n"
+"  -s MAXBYTES   largest transfer of the sizes case (default 64 MiB)\n"
+"  -A MAXBYTES   largest all-reduce (default 64 MiB)\n"
 "  -t SECONDS    time limit per case before the ranks are killed (300)\n"
 "  -j            JSON lines for results and bandwidth\n"
 "  -v            show the plugin's warnings and progress (-vv: its INFO lines)\n"
@@ -1515,7 +1517,7 @@ int main(int argc, char **argv)
 	int ncases = 0, opt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt_long(argc, argv, "n:N:a:s:t:jvh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:N:a:s:A:t:jvh", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'n': nranks = atoi(optarg); break;
 		case 'N': {
@@ -1528,7 +1530,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'a': abi_force = atoi(optarg); break;
-		case 's': ar_max = strtoul(optarg, NULL, 0); break;
+		case 's': sz_max = strtoul(optarg, NULL, 0); break;
+		case 'A': ar_max = strtoul(optarg, NULL, 0); break;
 		case 't': case_timeout = atoi(optarg); break;
 		case 'j': json = 1; break;
 		case 'v': verbose++; break;

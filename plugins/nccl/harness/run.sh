@@ -17,6 +17,10 @@
 #     with the newest, sizes+hostile with the older ones), on 3 ranks with
 #     all cases, and a peer killed mid-transfer (sender and receiver) on
 #     2 and 3 ranks.
+# The all-reduce goes up to 4 MiB here (its bandwidth is not the point of
+# a test); ML_NCCL_BENCH=1 instead runs, in the same pod, the all-reduce
+# to 64 MiB on 2 and 3 ranks beside its baseline: examples/pingpong's
+# 64 MiB RDMA WRITE between the same two nodes (numbers, never asserted).
 # ML_NCCL_QUICK=1 runs only v12 on 2 and 3 ranks (no older ABIs, no 3-rank kills).
 # Prints "nccl-suite: N passed, M failed" and exits non-zero on a failure.
 set -u
@@ -118,14 +122,32 @@ echo "nccl-suite: pod of 3 nodes up (mln1..3, full mesh, side channel on oob 10.
 # ---- 3. the harness ----
 two=(-n 2 -N mln1,mln2)
 three=(-n 3 -N mln1,mln2,mln3)
-step "2 ranks, ABI v12, all cases" "$h" "${two[@]}" all
+if [ -n "${ML_NCCL_BENCH:-}" ]; then
+	pp=$repo/examples/pingpong
+	[ -x "$pp" ] || { echo "nccl-bench: make -C examples first"; exit 1; }
+	d1=$(ip netns exec mln1 "$mlstat" dev | sed -n 's/^dev \(ml[0-9]*\).*/\1/p' | head -n 1)
+	d2=$(ip netns exec mln2 "$mlstat" dev | sed -n 's/^dev \(ml[0-9]*\).*/\1/p' | head -n 1)
+	echo "==== nccl-bench: baseline, examples/pingpong 64 MiB RDMA WRITE mln1 ($d1) -> mln2 ($d2)"
+	for i in 1 2; do
+		ip netns exec mln2 "$pp" -d "$d2" -n 10 > "${ML_OUT:-/tmp}/pp-server.$i" 2>&1 &
+		ip netns exec mln1 "$pp" -d "$d1" -n 10 10.79.0.2 | grep 'MB/s'
+		wait
+	done
+	for args in "${two[*]}" "${three[*]}"; do
+		echo "==== nccl-bench: ring all-reduce $args"
+		# shellcheck disable=SC2086 # the words of the rank options
+		"$h" $args -j -A $((64 << 20)) allreduce | grep -e allreduce -e passed
+	done
+	exit 0
+fi
+step "2 ranks, ABI v12, all cases" "$h" "${two[@]}" -A 4194304 all
 if [ -z "${ML_NCCL_QUICK:-}" ]; then
 	for v in 8 9 10 11; do
 		step "2 ranks, ABI v$v, sizes grouped hostile" "$h" "${two[@]}" -a "$v" -s 1048576 \
 			sizes grouped hostile
 	done
 fi
-step "3 ranks, ABI v12, all cases" "$h" "${three[@]}" all
+step "3 ranks, ABI v12, all cases" "$h" "${three[@]}" -A 4194304 all
 step "2 ranks, sender killed mid-transfer" "$h" "${two[@]}" kill-sender
 step "2 ranks, receiver killed mid-transfer" "$h" "${two[@]}" kill-receiver
 if [ -z "${ML_NCCL_QUICK:-}" ]; then
