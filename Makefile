@@ -9,6 +9,7 @@
 #   make check-hostile   the fuzzers on Debian's 6.12, short (part of make check)
 #   make demo            boots a guest and shows a three-node pod
 #   make bench           megalink vs soft-RoCE and TCP on one link (BENCH_KERNEL=6.1|6.12)
+#   make plugins         the NCCL net plugin (plugins/nccl)
 #   make install         DESTDIR=, PREFIX= honoured
 #
 # KDIR defaults to the running kernel's build tree, else the newest
@@ -27,10 +28,10 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 # path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools examples guest-tests clean install \
+.PHONY: all modules modules-all lib tools examples plugins guest-tests clean install \
 	check check-debug check-hostile check-unit check-guest demo bench deps dkms-install sparse checkpatch
 
-all: modules lib tools examples
+all: modules lib tools examples plugins
 
 deps:
 	@scripts/deps.sh build
@@ -60,17 +61,22 @@ tools: lib
 examples: lib
 	$(MAKE) -C examples
 
+# The NCCL net plugin and its harness.
+plugins: lib
+	$(MAKE) -C plugins/nccl
+
 # Test programs that run inside the guests (built on the host).
-guest-tests: lib tools examples
+guest-tests: lib tools examples plugins
 	$(MAKE) -C tests/guest
 	$(MAKE) -C tests/unit guest_verbs
 	$(MAKE) -C tests/twoguest
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
 	$(MAKE) -C tests/debug
 
-install: lib tools
+install: lib tools plugins
 	$(MAKE) -C lib install
 	$(MAKE) -C tools install
+	$(MAKE) -C plugins/nccl install
 
 dkms-install:
 	@scripts/dkms-install.sh $(VERSION)
@@ -111,6 +117,7 @@ clean:
 	-$(MAKE) -C tests/guest clean
 	-$(MAKE) -C tests/twoguest clean
 	-$(MAKE) -C examples clean
+	-$(MAKE) -C plugins/nccl clean
 	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
 	-$(MAKE) -C tests/debug clean
 	rm -rf build

@@ -6,6 +6,7 @@
 #   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
 #   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
 #   tests/bench/perf-smoke.sh        megalink-perf runs (native, --verbs, --raw): no rot
+#   plugins/nccl/harness/run.sh      the NCCL net plugin through its ABI
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 set -u
@@ -13,7 +14,8 @@ cd "${ML_REPO:-$(dirname "$0")/..}" || exit 125
 
 rc=0
 for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh \
-	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh; do
+	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh \
+	 plugins/nccl/harness/run.sh; do
 	echo
 	echo "######## $s"
 	if [ ! -x "$s" ]; then
