@@ -353,7 +353,7 @@ static ncclResult_t devs_open(void)
 	ret = ml_ctl_open(&ctl);
 	if (ret == -ENOENT) {
 		MN_WARN("init: the megalink kernel module is not loaded (%s): load it with "
-			"`modprobe megalink` (DKMS package megalink-dkms)", ml_last_error());
+			"`modprobe megalink` (installed by DKMS: make dkms-install)", ml_last_error());
 		return ncclSystemError;
 	}
 	if (ret < 0) {
