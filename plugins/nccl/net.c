@@ -353,7 +353,7 @@ static ncclResult_t devs_open(void)
 	ret = ml_ctl_open(&ctl);
 	if (ret == -ENOENT) {
 		MN_WARN("init: the megalink kernel module is not loaded (%s): load it with "
-			"`modprobe megalink` (DKMS package megalink-dkms)", ml_last_error());
+			"`modprobe megalink` (installed by DKMS: make dkms-install)", ml_last_error());
 		return ncclSystemError;
 	}
 	if (ret < 0) {
@@ -1443,6 +1443,27 @@ static bool reg_covers(struct mn_comm *c, void *mhandle, const void *data, size_
 	return true;
 }
 
+/*
+ * Every so often (NCCL_MEGALINK_PEER_CHECK_MS) while a caller waits, see
+ * whether the peer closed the TCP connection: its process died or closed
+ * the comm.  A sender waiting for a receive that never comes, or a
+ * receiver waiting for data, fails instead of spinning forever.
+ */
+static ncclResult_t check_peer(struct mn_comm *c)
+{
+	uint64_t t = now_ns();
+
+	if (c->error)
+		return c->error;
+	if (t < c->next_check_ns)
+		return ncclSuccess;
+	c->next_check_ns = t + (uint64_t)knob.check_ms * 1000000ULL;
+	if (mn_oob_peer_gone(c->fd))
+		return comm_fail(c, ncclRemoteError, "the peer closed its connection or its "
+				 "process died while this side waited for it");
+	return ncclSuccess;
+}
+
 ncclResult_t mn_isend(void *send_comm, void *data, size_t size, int tag, void *mhandle,
 		      void **request)
 {
@@ -1475,14 +1496,14 @@ ncclResult_t mn_isend(void *send_comm, void *data, size_t size, int tag, void *m
 		return res;
 	s = &c->cts[c->cts_cur % MN_SLOTS];
 	if (!s->valid)
-		return ncclSuccess;		/* no receive posted yet: call again */
+		return check_peer(c);		/* no receive posted yet: call again */
 	for (i = 0; i < s->cts.n; i++)
 		if (!s->used[i] && s->cts.e[i].tag == tag) {
 			elem = (int)i;
 			break;
 		}
 	if (elem < 0)
-		return ncclSuccess;		/* the receive has no (free) buffer with this tag */
+		return check_peer(c);		/* the receive has no (free) buffer with this tag */
 	e = &s->cts.e[elem];
 	if (size > e->size) {
 		MN_WARN("isend: %zu bytes with tag %d are more than the matching receive of node 0x%x "
@@ -1493,7 +1514,7 @@ ncclResult_t mn_isend(void *send_comm, void *data, size_t size, int tag, void *m
 	max = c->qp->max_msg_size ? c->qp->max_msg_size : (1ULL << 31);
 	chunks = size ? (uint32_t)((size + max - 1) / max) : 0;
 	if (ml_sq_space(c->qp) < chunks + 1)
-		return ncclSuccess;		/* send queue full: call again */
+		return check_peer(c);		/* send queue full: call again */
 	q = req_get(c);
 	if (!q) {
 		MN_WARN("isend: more than %d requests outstanding on one send comm", c->nreqs);
@@ -1577,7 +1598,7 @@ ncclResult_t mn_irecv(void *recv_comm, int n, void **data, const size_t *sizes,
 		return ncclInvalidUsage;
 	}
 	if (c->cts_busy[slot] || !ml_sq_space(c->qp))
-		return ncclSuccess;		/* the slot's previous CTS is still in flight */
+		return check_peer(c);		/* the slot's previous CTS is still in flight */
 	q = req_get(c);
 	if (!q) {
 		MN_WARN("irecv: more than %d receives outstanding on one recv comm", c->nreqs);
@@ -1664,13 +1685,7 @@ ncclResult_t mn_test(void *request, int *done, int *sizes)
 	}
 	if (r != ncclSuccess)
 		return r;
-	if (now_ns() >= c->next_check_ns) {
-		c->next_check_ns = now_ns() + (uint64_t)knob.check_ms * 1000000ULL;
-		if (mn_oob_peer_gone(c->fd))
-			return comm_fail(c, ncclRemoteError, "the peer closed its connection or "
-					 "its process died with this request pending");
-	}
-	return ncclSuccess;
+	return check_peer(c);
 }
 
 static ncclResult_t close_comm(void *h, int type)

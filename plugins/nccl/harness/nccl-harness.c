@@ -18,7 +18,7 @@
  * after the case timeout and the case fails.
  *
  * Cases: sizes inflight grouped optional close hostile allreduce
- * kill-sender kill-receiver (all: every case but the kill ones).
+ * kill-sender kill-receiver kill-idle-receiver (all: every case but the kill ones).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -1178,8 +1178,9 @@ static void case_allreduce(void)
  * pending requests must fail with ncclRemoteError or ncclSystemError
  * within 60 s, and its comms must still close.
  */
-static void case_kill(int victim_sends)
+static void case_kill(int mode)
 {
+	int victim_sends = mode == 1, idle = mode == 2;
 	const size_t SZ = 64 * MiB;
 	uint8_t *b = xmalloc(SZ);
 	struct ring r;
@@ -1199,6 +1200,8 @@ static void case_kill(int victim_sends)
 
 		if (write(report_fd, &c, 1) != 1)
 			die("report");
+		while (idle)	/* never posts a receive: the sender waits in isend */
+			pause();
 		for (;;) {	/* until killed */
 			void *q;
 			void *d = b;
@@ -1235,7 +1238,8 @@ static void case_kill(int victim_sends)
 		CHECK(res == ncclRemoteError || res == ncclSystemError,
 		      "after the peer was killed: %s after %.1f s", rname(res), now() - t0);
 		out("kill-%s: survivor got %s after %d transfers, %.1f s: %s",
-		    victim_sends ? "sender" : "receiver", rname(res), n, now() - t0, last_warn);
+		    idle ? "idle-receiver" : victim_sends ? "sender" : "receiver", rname(res), n,
+		    now() - t0, last_warn);
 	}
 	/* everyone but the victim closes (the third rank's comms to the victim fail too) */
 	CHECK(n_deregmr(r.sc, smh) == ncclSuccess, "deregMr");
@@ -1302,6 +1306,7 @@ struct tcase {
 
 static void kill_sender(void) { case_kill(1); }
 static void kill_receiver(void) { case_kill(0); }
+static void kill_idle(void) { case_kill(2); }
 
 static const struct tcase cases[] = {
 	{ "sizes", case_sizes },
@@ -1313,6 +1318,7 @@ static const struct tcase cases[] = {
 	{ "allreduce", case_allreduce },
 	{ "kill-sender", kill_sender },
 	{ "kill-receiver", kill_receiver },
+	{ "kill-idle-receiver", kill_idle },
 };
 
 static const struct tcase *find_case(const char *n)
@@ -1500,7 +1506,8 @@ static void usage(FILE *f)
 "  -j            JSON lines for results and bandwidth\n"
 "  -v            show the plugin's warnings and progress (-vv: its INFO lines)\n"
 "Cases: all (= sizes inflight grouped optional close hostile allreduce),\n"
-"       kill-sender, kill-receiver (one per run)\n"
+"       kill-sender, kill-receiver, kill-idle-receiver (a receiver that never\n"
+"       posts: the sender waits in isend), one per run\n"
 "The plugin is loaded by NCCL's rules from NCCL_NET_PLUGIN (default megalink).\n"
 "Output: one 'ok N - CASE' / 'not ok N - CASE' line per case and a summary\n"
 "'nccl-harness: P passed, F failed'; exit status 0 when all passed.\n", MAX_RANKS);

@@ -16,7 +16,8 @@
 #  3. nccl-harness on 2 ranks with every ABI version v8..v12 (all cases
 #     with the newest, sizes+hostile with the older ones), on 3 ranks with
 #     all cases, and a peer killed mid-transfer (sender and receiver) on
-#     2 and 3 ranks.
+#     2 and 3 ranks, and a receiver killed before it ever posted (the
+#     sender waits in isend).
 # The all-reduce goes up to 4 MiB here (its bandwidth is not the point of
 # a test); ML_NCCL_BENCH=1 instead runs, in the same pod, the all-reduce
 # to 64 MiB on 2 and 3 ranks beside its baseline: examples/pingpong's
@@ -150,6 +151,7 @@ fi
 step "3 ranks, ABI v12, all cases" "$h" "${three[@]}" -A 4194304 all
 step "2 ranks, sender killed mid-transfer" "$h" "${two[@]}" kill-sender
 step "2 ranks, receiver killed mid-transfer" "$h" "${two[@]}" kill-receiver
+step "2 ranks, receiver killed before it posted" "$h" "${two[@]}" kill-idle-receiver
 if [ -z "${ML_NCCL_QUICK:-}" ]; then
 	step "3 ranks, sender killed mid-transfer" "$h" "${three[@]}" kill-sender
 	step "3 ranks, receiver killed mid-transfer" "$h" "${three[@]}" kill-receiver
