@@ -12,8 +12,12 @@
 #
 #   BENCH_KERNEL=6.1|6.12     the guest kernel (default 6.12)
 #   ML_BENCH_QUICK=1          the headline runs only (a minute)
-#   ML_BENCH_SECONDS, ML_BENCH_LAT_ITERS, ML_BENCH_MTUS: see bench-guest.sh
+#   ML_BENCH_RPS=0            the veth as it comes (default 1: each end's
+#                             receive work on its own vCPU, as on two hosts)
+#   ML_BENCH_SECONDS, ML_BENCH_LAT_ITERS, ML_BENCH_MTUS, ML_BENCH_ROUNDS:
+#                             see tests/bench/bench-guest.sh
 #   ML_BENCH_TIMEOUT          seconds for the whole guest run (default 1500)
+#   ML_BENCH_TAG=NAME         results in build/bench/<release>-NAME/ instead
 #
 # A benchmark, not a test: its exit status says whether it ran, never
 # whether the numbers are good.
@@ -43,7 +47,7 @@ krel=$(ml_resolve_kernel "$series") || {
 }
 step "build: megalink.ko for every installed kernel, library, tools" -- \
 	make -s --no-print-directory modules-all lib tools
-out="$ML_BUILD_DIR/bench/$krel"
+out="$ML_BUILD_DIR/bench/$krel${ML_BENCH_TAG:+-$ML_BENCH_TAG}"
 rm -rf "$out"
 mkdir -p "$out"
 export ML_BENCH_QUICK="${ML_BENCH_QUICK:-0}"

@@ -25,6 +25,13 @@
 # bind their source address (iperf3 -B, sockperf --client_ip).
 # link_bytes prints the bytes va has sent and received: a run that moved
 # nothing over the veth did not measure the link.
+#
+# LINK_RPS=1 (the default) gives each end its own vCPU for its receive
+# processing, as two hosts would have: a veth delivers a frame on the CPU
+# that sent it (the receiver's softirq work would otherwise run on the
+# sender's CPU), so RPS steers what arrives on vb to vCPU 1 (the server's)
+# and what arrives on va to vCPU 0 (the client's).  Every transport gets
+# the same link.  LINK_RPS=0 leaves the veth as it comes.
 
 LINK_A=va LINK_B=vb
 LINK_IP_A=10.9.0.1 LINK_IP_B=10.9.0.2
@@ -48,6 +55,11 @@ link_up() {
 	ip addr add "$LINK_IP_B/24" dev "$LINK_B"
 	ip link set "$LINK_A" up
 	ip link set "$LINK_B" up
+	if [ "${LINK_RPS:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+		echo 1 >"/sys/class/net/$LINK_A/queues/rx-0/rps_cpus" &&
+			echo 2 >"/sys/class/net/$LINK_B/queues/rx-0/rps_cpus" ||
+			link_note "cannot set rps_cpus: receive work stays on the sending CPU"
+	fi
 	for k in all default "$LINK_A" "$LINK_B"; do
 		link_sysctl "net.ipv4.conf.$k.rp_filter" 0
 		link_sysctl "net.ipv4.conf.$k.accept_local" 1
@@ -89,7 +101,7 @@ link_up() {
 		done
 		LINK_RXE=1
 	fi
-	link_note "$LINK_A ($LINK_IP_A, $ML_DEV_A node 0xa$([ $LINK_RXE = 1 ] && echo ', rxe0')) <-> $LINK_B ($LINK_IP_B, $ML_DEV_B node 0xb$([ $LINK_RXE = 1 ] && echo ', rxe1')), mtu $mtu${LINK_RXE_WHY:+; no rxe: $LINK_RXE_WHY}"
+	link_note "rps $([ "${LINK_RPS:-1}" = 1 ] && echo "on: $LINK_A -> cpu0, $LINK_B -> cpu1" || echo off); $LINK_A ($LINK_IP_A, $ML_DEV_A node 0xa$([ $LINK_RXE = 1 ] && echo ', rxe0')) <-> $LINK_B ($LINK_IP_B, $ML_DEV_B node 0xb$([ $LINK_RXE = 1 ] && echo ', rxe1')), mtu $mtu${LINK_RXE_WHY:+; no rxe: $LINK_RXE_WHY}"
 }
 
 # Both megalink ports up (carrier and the neighbour alive): at most 15 s.

@@ -239,6 +239,22 @@ def main():
         print("  guest CPU seconds per GB moved, 64 KiB (cpu0: client and where veth delivers its frames; cpu1: server)")
         for name, a, b in cpu:
             print(f"      {name:<40} cpu0 {fmt(a):>7}  cpu1 {fmt(b):>7}")
+        sc = [r for r in rows if r.get("case") == "scale" and r.get("mtu") == mtu]
+        if sc:
+            sizes = sorted({r["size"] for r in sc})
+            qps = sorted({r["qps"] for r in sc})
+            print("  megalink WRITE scaling: MB/s / Mpps per QP count and size (n/a: skipped or failed)")
+            print("      " + "QPs".ljust(6) + "".join(f"{s:>18}" for s in sizes))
+            for q in qps:
+                cells = []
+                for sz in sizes:
+                    got = pick(sc, qps=q, size=sz)
+                    b, m = bw(got), bw(got, "Mpps")
+                    cells.append(f"{fmt(b)} / {m:.3f}" if b is not None and m is not None else "n/a")
+                print("      " + str(q).ljust(6) + "".join(f"{c:>18}" for c in cells))
+            summary["mtus"][str(mtu)]["scaling"] = [
+                {"qps": q, "size": sz, "MBps": bw(pick(sc, qps=q, size=sz)),
+                 "Mpps": bw(pick(sc, qps=q, size=sz), "Mpps")} for q in qps for sz in sizes]
         print("  targets (issue 9)")
         for x in tg:
             v = "n/a" if x["value"] is None else f"{x['value']:.2f}"
