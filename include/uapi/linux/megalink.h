@@ -576,7 +576,7 @@ enum ml_wc_status {
 	ML_WC_RETRY_EXC_ERR = 6,	/* peer silent past the retry budget */
 	ML_WC_RNR_RETRY_EXC_ERR = 7,	/* peer had no receive posted */
 	ML_WC_BAD_WR = 8,		/* malformed work request */
-	ML_WC_REM_OP_ERR = 9,
+	ML_WC_REM_OP_ERR = 9,		/* reserved: never produced, not reused */
 	ML_WC_CQ_OVERRUN_ERR = 10,	/* a CQ of the QP was full: QP status only */
 };
 
