@@ -262,16 +262,12 @@ int ml_chardev_add(struct ml_dev *dev)
 
 	d = device_create(ml_class, NULL, MKDEV(MAJOR(ml_devt), dev->index),
 			  dev, "%s", dev->name);
-	if (IS_ERR(d))
-		return PTR_ERR(d);
-	dev->class_dev = d;
-	return 0;
+	return PTR_ERR_OR_ZERO(d);
 }
 
 void ml_chardev_del(struct ml_dev *dev)
 {
 	device_destroy(ml_class, MKDEV(MAJOR(ml_devt), dev->index));
-	dev->class_dev = NULL;
 }
 
 int __init ml_chardev_init(void)

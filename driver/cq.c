@@ -60,7 +60,7 @@ void ml_cq_destroy(struct ml_cq *cq)
  * @cqe: the entry
  *
  * Any context.  Return: 0, or -ENOSPC when the ring is full (the
- * completion is lost, counted, and the ring flagged ML_RING_F_ERROR).
+ * completion is lost and the ring flagged ML_RING_F_ERROR).
  */
 int ml_cq_post(struct ml_cq *cq, const struct ml_cqe *cqe)
 {
@@ -73,7 +73,6 @@ int ml_cq_post(struct ml_cq *cq, const struct ml_cqe *cqe)
 	/* Acquire: user space is done with the slots it passed. */
 	cons = smp_load_acquire(&hdr->consumer);
 	if (cq->prod - cons > r->mask) {
-		cq->overflows++;
 		WRITE_ONCE(hdr->flags, READ_ONCE(hdr->flags) | ML_RING_F_ERROR);
 		spin_unlock_bh(&cq->lock);
 		return -ENOSPC;

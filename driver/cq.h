@@ -10,7 +10,6 @@
  * @ring: shared with user space; the kernel produces, user space consumes
  * @lock: serialises producers (QPs in softirq and in their work items)
  * @prod: the kernel's own copy of the producer index; @lock
- * @overflows: completions lost to a full ring; @lock
  * @node: in ctx->cqs, under ctx->cq_lock
  */
 struct ml_cq {
@@ -19,7 +18,6 @@ struct ml_cq {
 	struct ml_ring *ring;
 	spinlock_t lock;	/* see above */
 	u32 prod;
-	u64 overflows;
 	struct list_head node;
 };
 

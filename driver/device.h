@@ -30,7 +30,6 @@ struct netlink_ext_ack;
  * @num_ports: number of non-NULL @ports; RTNL
  * @dead: set under RTNL when the device is unregistered; open files then
  *	get -ENODEV
- * @class_dev: the char device node's struct device
  * @mrs: memory regions by key index (mr.c)
  * @mr_next: cursor of the cyclic key allocation
  * @qps: queue pairs by QP number (qp.c)
@@ -51,7 +50,6 @@ struct ml_dev {
 	struct ml_port __rcu *ports[ML_MAX_PORTS];
 	unsigned int num_ports;
 	bool dead;
-	struct device *class_dev;
 	struct xarray mrs;
 	u32 mr_next;
 	struct xarray qps;

@@ -47,6 +47,7 @@ void ml_disc_flush(struct ml_port *port)
 {
 	struct ml_neigh *n, *tmp;
 
+	lockdep_assert_held(&port->lock);
 	list_for_each_entry_safe(n, tmp, &port->neighs, list)
 		ml_neigh_lost(port, n);
 }

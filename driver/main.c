@@ -46,6 +46,7 @@ static void ml_bind_one(char *spec)
 	char *ifname;
 	int err;
 
+	ASSERT_RTNL();
 	while ((ifname = strsep(&spec, "+"))) {
 		if (!*ifname)
 			continue;

@@ -255,17 +255,6 @@ void ml_mr_copy_out(struct ml_mr *mr, u64 addr, void *dst, size_t len)
 	}
 }
 
-void ml_mr_copy_in(struct ml_mr *mr, u64 addr, const void *src, size_t len)
-{
-	size_t done, n, poff;
-	struct page *page;
-
-	for (done = 0; done < len; done += n) {
-		n = ml_mr_chunk(mr, addr + done, len - done, &page, &poff);
-		memcpy_to_page(page, poff, src + done, n);
-	}
-}
-
 int ml_mr_copy_in_skb(struct ml_mr *mr, u64 addr, const struct sk_buff *skb,
 		      int offset, size_t len)
 {

@@ -50,7 +50,6 @@ bool ml_mr_range_ok(const struct ml_mr *mr, u64 addr, u64 len);
 void ml_mr_copy_out(struct ml_mr *mr, u64 addr, void *dst, size_t len);
 int ml_mr_copy_in_skb(struct ml_mr *mr, u64 addr, const struct sk_buff *skb,
 		      int offset, size_t len);
-void ml_mr_copy_in(struct ml_mr *mr, u64 addr, const void *src, size_t len);
 int ml_mr_attach(struct ml_mr *mr, u64 addr, size_t len, struct sk_buff *skb);
 int ml_mr_init(void);
 void ml_mr_exit(void);

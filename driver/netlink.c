@@ -123,6 +123,7 @@ static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp,
 {
 	pid_t owner = ns && !qp->dying ? pid_nr_ns(qp->owner, ns) : 0;
 
+	lockdep_assert_held(&qp->lock);
 	if (nla_put_u32(skb, ML_A_DEV_INDEX, qp->dev->index) ||
 	    nla_put_string(skb, ML_A_DEV_NAME, qp->dev->name) ||
 	    nla_put_u32(skb, ML_A_QPN, qp->qpn) ||
@@ -305,6 +306,7 @@ void ml_nl_notify_port(struct ml_port *port, bool up, u8 reason)
 	void *hdr;
 	int err;
 
+	lockdep_assert_held(&port->lock);
 	skb = ml_nl_ntf_start(net, &hdr, up ? ML_CMD_PORT_UP_NTF :
 					       ML_CMD_PORT_DOWN_NTF);
 	if (!skb)
@@ -334,6 +336,7 @@ void ml_nl_notify_qp_error(struct ml_qp *qp)
 	struct sk_buff *skb;
 	void *hdr;
 
+	lockdep_assert_held(&qp->lock);
 	skb = ml_nl_ntf_start(net, &hdr, ML_CMD_QP_ERROR_NTF);
 	if (skb)
 		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_qp(skb, qp, NULL));
@@ -364,6 +367,7 @@ static struct ml_dev *ml_nl_get_dev(struct net *net, struct nlattr **attrs,
 	struct nlattr *bad = attrs[ML_A_DEV_INDEX] ?: attrs[ML_A_DEV_NAME];
 	struct ml_dev *dev;
 
+	ASSERT_RTNL();
 	if (!bad) {
 		NL_SET_ERR_MSG(extack, "dev-index or dev-name required");
 		return ERR_PTR(-EINVAL);
@@ -392,6 +396,7 @@ static struct net_device *ml_nl_get_netdev(struct net *net,
 {
 	struct net_device *nd;
 
+	ASSERT_RTNL();
 	if (attrs[ML_A_IFINDEX] && attrs[ML_A_IFNAME]) {
 		NL_SET_ERR_MSG_ATTR(extack, attrs[ML_A_IFNAME],
 				    "give ifindex or ifname, not both");
@@ -418,6 +423,7 @@ static struct ml_port *ml_nl_get_port(struct net *net, struct nlattr **attrs,
 	struct ml_port *port;
 	struct ml_dev *dev;
 
+	ASSERT_RTNL();
 	if (attrs[ML_A_IFINDEX] || attrs[ML_A_IFNAME]) {
 		nd = ml_nl_get_netdev(net, attrs, extack);
 		if (IS_ERR(nd))

@@ -153,6 +153,7 @@ static void ml_qp_put_rresp(struct ml_qp *qp)
 void ml_qp_post_cqe(struct ml_qp *qp, struct ml_cq *cq,
 		    const struct ml_cqe *cqe)
 {
+	lockdep_assert_held(&qp->lock);
 	if (ml_cq_post(cq, cqe) && qp->state != ML_QPS_ERROR &&
 	    !qp->cq_overrun) {
 		qp->cq_overrun = true;
@@ -198,6 +199,7 @@ void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status)
 		.src_qpn = qp->remote_qpn,
 	};
 
+	lockdep_assert_held(&qp->lock);
 	if (status || (s->wqe.flags & ML_WR_F_SIGNALED))
 		ml_qp_post_cqe(qp, qp->scq, &cqe);
 	ml_qp_put_swqe(s);
@@ -221,6 +223,7 @@ static void ml_qp_flush_rings(struct ml_qp *qp)
 	struct ml_ring_hdr *hdr;
 	u32 prod, n;
 
+	lockdep_assert_held(&qp->lock);
 	hdr = qp->sq->hdr;
 	/* Acquire: entries user space published are visible. */
 	prod = smp_load_acquire(&hdr->producer);

@@ -38,6 +38,7 @@ static int ml_qp_take_recv(struct ml_qp *qp)
 	u32 prod;
 	u64 len = 0;
 
+	lockdep_assert_held(&qp->lock);
 	/* Acquire: entries user space published are visible. */
 	prod = smp_load_acquire(&hdr->producer);
 	if (prod == qp->rq_cons)
@@ -103,6 +104,7 @@ static void ml_qp_complete_recv(struct ml_qp *qp, u8 status, u32 len,
  */
 static u8 ml_qp_recv_failed(struct ml_qp *qp, int why)
 {
+	lockdep_assert_held(&qp->lock);
 	if (why == -EAGAIN)
 		return ML_NAK_RNR;
 	if (why > 0 && qp->recv_active)
@@ -156,6 +158,7 @@ static struct ml_mr *ml_qp_rkey(struct ml_qp *qp, u32 rkey, u64 addr,
 /* Forget the READ responses not sent yet; lock held. */
 static void ml_qp_drop_rresp(struct ml_qp *qp)
 {
+	lockdep_assert_held(&qp->lock);
 	for (; qp->rresp_head != qp->rresp_tail; qp->rresp_head++)
 		ml_mr_put(qp->rresp[qp->rresp_head % ML_MAX_RD].mr);
 }
@@ -170,6 +173,7 @@ static u8 ml_qp_read_req(struct ml_qp *qp, const struct ml_wire_data *d,
 	struct ml_mr *mr;
 	u64 n;
 
+	lockdep_assert_held(&qp->lock);
 	if (pmtu < 64 || pmtu > qp->pmtu)
 		return ML_NAK_INVALID;
 	/* Our requesters ask for a window of responses at most. */
@@ -202,6 +206,7 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	struct ml_mr *mr;
 	int err;
 
+	lockdep_assert_held(&qp->lock);
 	if (d->op == ML_OP_WRITE) {
 		u64 addr = be64_to_cpu(d->raddr);
 
@@ -361,6 +366,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 {
 	struct ml_swqe *s;
 
+	lockdep_assert_held(&qp->lock);
 	if (!ml_psn_before(qp->snd_una, psn) || ml_psn_before(qp->snd_max, psn))
 		return true;
 	while (qp->swq_head != qp->swq_tail) {
@@ -410,6 +416,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 	int doff;
 	u32 n;
 
+	lockdep_assert_held(&qp->lock);
 	/* Earlier SENDs and WRITEs are implicitly acknowledged. */
 	for (;;) {
 		if (qp->swq_head == qp->swq_tail)

@@ -178,6 +178,7 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 	bool zc = false;
 	u8 flags = 0;
 
+	lockdep_assert_held(&qp->lock);
 	if (s->op == ML_OP_READ_REQ) {
 		/* One request for as many responses as the window allows. */
 		u32 inflight = qp->snd_nxt - qp->snd_una;
@@ -275,6 +276,7 @@ static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
 	struct ml_wire_data *d;
 	struct sk_buff *skb;
 
+	lockdep_assert_held(&qp->lock);
 	skb = ml_pkt_alloc(ndev, sizeof(*d), zc ? 0 : plen);
 	if (!skb)
 		return -ENOMEM;
@@ -372,6 +374,7 @@ static void ml_qp_fetch(struct ml_qp *qp)
 	u32 prod;
 	u8 status;
 
+	lockdep_assert_held(&qp->lock);
 	/* Acquire: entries user space published are visible. */
 	prod = smp_load_acquire(&hdr->producer);
 	if (prod - qp->sq_cons > qp->sq_size) {
@@ -407,6 +410,7 @@ static void ml_qp_fetch(struct ml_qp *qp)
  */
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked)
 {
+	lockdep_assert_held(&qp->lock);
 	qp->cwnd_acc += acked;
 	while (qp->cwnd_acc >= qp->cwnd && qp->cwnd < ML_WINDOW) {
 		qp->cwnd_acc -= qp->cwnd;
@@ -416,6 +420,7 @@ void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked)
 
 void ml_qp_cwnd_loss(struct ml_qp *qp)
 {
+	lockdep_assert_held(&qp->lock);
 	qp->cwnd = max_t(u32, qp->cwnd / 2, ML_CWND_MIN);
 	qp->cwnd_acc = 0;
 }
@@ -478,6 +483,7 @@ static void ml_qp_tx_run(struct ml_qp *qp)
 	struct ml_port *port;
 	int n = 0, err = 0;
 
+	lockdep_assert_held(&qp->tx_lock);
 	__skb_queue_head_init(&q);
 	rcu_read_lock();
 	spin_lock_bh(&qp->lock);
@@ -551,6 +557,7 @@ void ml_qp_rewind(struct ml_qp *qp, u32 psn)
 {
 	u32 i;
 
+	lockdep_assert_held(&qp->lock);
 	for (i = qp->swq_head; i != qp->swq_tail; i++) {
 		struct ml_swqe *s = &qp->swq[i & (qp->sq_size - 1)];
 

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <megalink/megalink.h>
+#include <linux/megalink.h>	/* tests of the kernel ABI use it directly */
 
 #define DP_MAXQP	16
 #define DP_MAXX		128	/* transfers in one batch */

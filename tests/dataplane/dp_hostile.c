@@ -467,7 +467,8 @@ static void ring_abuse(struct hctx *h)
 	}
 	/* 3. CQ indices garbage while completions arrive */
 	{
-		struct ml_ring_hdr *c = cq[0]->ring.hdr;
+		/* the kernel ABI view of the ring the library maps */
+		struct ml_ring_hdr *c = (struct ml_ring_hdr *)cq[0]->ring.hdr;
 
 		__atomic_store_n(&c->consumer, (uint32_t)rnd(), __ATOMIC_RELEASE);
 		__atomic_store_n(&c->producer, (uint32_t)rnd(), __ATOMIC_RELEASE);

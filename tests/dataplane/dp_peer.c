@@ -254,7 +254,7 @@ static void stream_a(struct dp_node *n, void *arg)
 			       (unsigned long long)wc.wr_id, ml_wc_status_str(wc.status));
 			C_CHECK(wc.status == ML_WC_RETRY_EXC_ERR ||
 				wc.status == ML_WC_REM_INV_REQ_ERR ||
-				wc.status == ML_WC_REM_ACCESS_ERR || wc.status == ML_WC_REM_OP_ERR,
+				wc.status == ML_WC_REM_ACCESS_ERR,
 				"first error %s", ml_wc_status_str(wc.status));
 		} else {
 			C_CHECK(wc.status == ML_WC_WR_FLUSH_ERR, "wr %llu after the error: %s",

@@ -151,40 +151,7 @@ static void wfail(const char *fmt, ...)
 
 /* ---- random numbers ---- */
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ULL;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-	return x ^ (x >> 31);
-}
-
-static void rng_init(struct rng *r, uint64_t seed, uint64_t stream)
-{
-	r->s = splitmix(seed ^ splitmix(stream + 1)) | 1;
-}
-
-static uint64_t rnd(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-static uint32_t rn(struct rng *r, uint32_t n)
-{
-	return n ? (uint32_t)(rnd(r) % n) : 0;
-}
-
-static bool pct(struct rng *r, unsigned int p)
-{
-	return rn(r, 100) < p;
-}
+#include "rng.h"	/* struct rng, rnd(), rn(), pct() */
 
 /* ---- CRC32C as docs/wire.md 4.4 defines it: ~0 in, no final xor ---- */
 

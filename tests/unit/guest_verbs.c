@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <megalink/megalink.h>
+#include <linux/megalink.h>	/* tests of the kernel ABI use it directly */
 
 #define OK(call)	ck_assert_msg((call) == 0, "%s: %s", #call, ml_last_error())
 

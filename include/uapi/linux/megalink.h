@@ -123,6 +123,7 @@ enum ml_attr {
 	ML_A_MAX = __ML_A_MAX - 1
 };
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 /* Attributes of the ML_A_STATS nest: all u64. */
 enum ml_stat {
 	ML_STAT_UNSPEC,
@@ -177,6 +178,7 @@ enum ml_link_reason {
 	ML_REASON_NEIGH = 2,	/* neighbour found or lost */
 	ML_REASON_UNBIND = 3,	/* port unbound or netdev gone */
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 /* Device capabilities (ML_A_CAPS, struct ml_query_device.caps). */
 #define ML_DEV_CAP_MULTI_PORT	(1ULL << 0)	/* PORT_BIND to an existing device */
@@ -308,6 +310,7 @@ enum {
 	ML_IOCTL_CMD_NOTIFY,
 };
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 /* One port, as returned by ML_IOCTL_QUERY_DEVICE. */
 struct ml_port_attr {
 	__u32 port_index;
@@ -319,6 +322,7 @@ struct ml_port_attr {
 	__u32 num_neigh;
 	__u32 reserved;
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 /**
  * struct ml_query_device - ML_IOCTL_QUERY_DEVICE
@@ -474,6 +478,7 @@ struct ml_create_qp {
 	__aligned_u64 out_rq_size;
 };
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 enum ml_qp_state {
 	ML_QPS_RESET = 0,
 	ML_QPS_INIT = 1,
@@ -481,6 +486,7 @@ enum ml_qp_state {
 	ML_QPS_RTS = 3,
 	ML_QPS_ERROR = 4,
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 struct ml_connect_qp {
 	__u32 size;
@@ -520,6 +526,7 @@ struct ml_notify {
 	__u32 reserved;
 };
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 /* Work requests. */
 enum ml_wr_opcode {
 	ML_WR_SEND = 1,
@@ -528,6 +535,7 @@ enum ml_wr_opcode {
 	ML_WR_WRITE_IMM = 4,
 	ML_WR_READ = 5,
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 #define ML_WR_F_SIGNALED	(1U << 0)	/* completion even on success */
 #define ML_WR_F_INLINE		(1U << 1)	/* data in inline_data */
@@ -535,11 +543,13 @@ enum ml_wr_opcode {
 #define ML_MAX_SGE		4
 #define ML_MAX_INLINE		64
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 struct ml_sge {
 	__aligned_u64 addr;
 	__u32 length;
 	__u32 lkey;
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 /* SQ entry: 128 bytes. */
 struct ml_send_wqe {
@@ -566,6 +576,7 @@ struct ml_recv_wqe {
 	struct ml_sge sge[ML_MAX_SGE];
 };
 
+#ifndef ML__ABI_TYPES_DEFINED	/* else <megalink/megalink.h> has them */
 enum ml_wc_status {
 	ML_WC_SUCCESS = 0,
 	ML_WC_LOC_LEN_ERR = 1,		/* receive buffer too small */
@@ -576,7 +587,7 @@ enum ml_wc_status {
 	ML_WC_RETRY_EXC_ERR = 6,	/* peer silent past the retry budget */
 	ML_WC_RNR_RETRY_EXC_ERR = 7,	/* peer had no receive posted */
 	ML_WC_BAD_WR = 8,		/* malformed work request */
-	ML_WC_REM_OP_ERR = 9,
+	ML_WC_REM_OP_ERR = 9,		/* reserved: never produced, not reused */
 	ML_WC_CQ_OVERRUN_ERR = 10,	/* a CQ of the QP was full: QP status only */
 };
 
@@ -602,6 +613,7 @@ struct ml_cqe {
 	__u32 src_qpn;
 	__u32 reserved;
 };
+#endif /* ML__ABI_TYPES_DEFINED */
 
 #define ML_IOCTL_QUERY_LIMITS	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_QUERY_LIMITS)
 #define ML_IOCTL_ALLOC_PD	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_ALLOC_PD)
@@ -612,5 +624,14 @@ struct ml_cqe {
 #define ML_IOCTL_CONNECT_QP	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_CONNECT_QP)
 #define ML_IOCTL_QUERY_QP	_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_QUERY_QP)
 #define ML_IOCTL_NOTIFY		_IO(ML_IOCTL_TYPE, ML_IOCTL_CMD_NOTIFY)
+
+/*
+ * The enums and structs between "#ifndef ML__ABI_TYPES_DEFINED" and its
+ * #endif above are also part of libmegalink's API: <megalink/megalink.h>
+ * has identical copies (lib/abi-check.c compares them), so that
+ * applications need not include this header.  Whichever of the two is
+ * included first defines them.
+ */
+#define ML__ABI_TYPES_DEFINED
 
 #endif /* _UAPI_LINUX_MEGALINK_H */
