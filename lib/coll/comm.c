@@ -335,7 +335,8 @@ fail:
 	return r;
 }
 
-/* Let our last writes (credits, data, aborts) leave before the QPs go. */
+/* Let our last writes (credits, data, aborts) leave before the QPs go:
+ * at most 2 s, also after an error (the abort notices). */
 static void drain(struct ml_coll_comm *c)
 {
 	uint64_t deadline = mlc_now_ns() + 2000000000ull;
@@ -347,10 +348,8 @@ static void drain(struct ml_coll_comm *c)
 			busy |= c->peers[i].qp && c->peers[i].sq_used;
 		if (!busy || mlc_now_ns() > deadline)
 			return;
-		if (mlc_poll(c) <= 0 && ml_cq_wait(c->dev, 10) < 0 && c->error)
-			return;
-		if (c->error)
-			return;
+		if (mlc_poll(c) <= 0)
+			ml_cq_wait(c->dev, 10);
 	}
 }
 
@@ -358,7 +357,7 @@ MLC_EXPORT void ml_coll_comm_destroy(struct ml_coll_comm *c)
 {
 	if (!c)
 		return;
-	if (c->dev && !c->error)
+	if (c->dev)
 		drain(c);
 	while (c->head) {
 		struct ml_coll_req *r = c->head;
