@@ -26,10 +26,10 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 # path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools examples guest-tests clean install \
+.PHONY: all modules modules-all lib tools examples coll guest-tests clean install \
 	check check-debug check-hostile check-unit check-guest demo deps dkms-install sparse checkpatch
 
-all: modules lib tools examples
+all: modules lib tools examples coll
 
 deps:
 	@scripts/deps.sh build
@@ -59,13 +59,19 @@ tools: lib
 examples: lib
 	$(MAKE) -C examples
 
+# libmegalink-coll (collectives, issue 10) and its tools.
+coll: lib
+	$(MAKE) -C lib/coll
+	$(MAKE) -C tools/coll
+
 # Test programs that run inside the guests (built on the host).
-guest-tests: lib tools examples
+guest-tests: lib tools examples coll
 	$(MAKE) -C tests/guest
 	$(MAKE) -C tests/unit guest_verbs
 	$(MAKE) -C tests/twoguest
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
 	$(MAKE) -C tests/debug
+	$(MAKE) -C tests/coll
 
 install: lib tools
 	$(MAKE) -C lib install
@@ -108,4 +114,7 @@ clean:
 	-$(MAKE) -C examples clean
 	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
 	-$(MAKE) -C tests/debug clean
+	-$(MAKE) -C lib/coll clean
+	-$(MAKE) -C tools/coll clean
+	-$(MAKE) -C tests/coll clean
 	rm -rf build

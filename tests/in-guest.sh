@@ -5,6 +5,7 @@
 #   tests/guest/run-suite.sh         control plane (netlink, ioctl, pod, wire, lifetime)
 #   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
 #   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
+#   tests/coll/run-suite.sh          libmegalink-coll collectives (~110 s under TCG)
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 set -u
@@ -12,7 +13,7 @@ cd "${ML_REPO:-$(dirname "$0")/..}" || exit 125
 
 rc=0
 for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh \
-	 tests/dataplane/run-suite.sh; do
+	 tests/dataplane/run-suite.sh tests/coll/run-suite.sh; do
 	echo
 	echo "######## $s"
 	if [ ! -x "$s" ]; then
