@@ -52,6 +52,7 @@ checkpatch:
 
 lib:
 	$(MAKE) -C lib
+	$(MAKE) -C lib/coll
 
 tools: lib
 	$(MAKE) -C tools
@@ -72,9 +73,11 @@ guest-tests: lib tools examples coll
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
 	$(MAKE) -C tests/debug
 	$(MAKE) -C tests/coll
+	$(MAKE) -C tests/coll
 
 install: lib tools
 	$(MAKE) -C lib install
+	$(MAKE) -C lib/coll install
 	$(MAKE) -C tools install
 
 dkms-install:
@@ -107,6 +110,8 @@ demo:
 clean:
 	-scripts/kbuild.sh clean
 	-$(MAKE) -C lib clean
+	-$(MAKE) -C lib/coll clean
+	-$(MAKE) -C tests/coll clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/guest clean
