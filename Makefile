@@ -26,7 +26,7 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 # path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools examples coll guest-tests clean install \
+.PHONY: all modules modules-all lib tools examples coll check-coll guest-tests clean install \
 	check check-debug check-hostile check-unit check-guest demo deps dkms-install sparse checkpatch
 
 all: modules lib tools examples coll
@@ -64,6 +64,10 @@ examples: lib
 coll: lib
 	$(MAKE) -C lib/coll
 	$(MAKE) -C tools/coll
+
+# The full collectives suite (make check runs its quick form) on both kernels.
+check-coll: modules-all guest-tests
+	@for k in 6.12 6.1; do ML_COLL_QUICK=0 tests/harness/run-in-guest.sh --kernel $$k --timeout 900 -- tests/coll/run-suite.sh || exit 1; done
 
 # Test programs that run inside the guests (built on the host).
 guest-tests: lib tools examples coll

@@ -12,6 +12,8 @@
 set -u
 cd "${ML_REPO:-$(dirname "$0")/..}" || exit 125
 
+# tests/coll: the quick form (make check-coll runs all of it)
+export ML_COLL_QUICK=${ML_COLL_QUICK:-1}
 rc=0
 for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh \
 	 tests/dataplane/run-suite.sh tests/coll/run-suite.sh; do

@@ -20,8 +20,21 @@ repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$repo/tests/coll
 tools=$repo/tools
 cc=$here/coll_check
+# ML_COLL_QUICK=1 (make check, via tests/in-guest.sh): the matrix on 4
+# ranks on 6.12, on 3 on other kernels, and megalink-coll-perf for
+# all-reduce and all-to-all only, to keep make check short; make check-coll
+# runs all of it on both kernels.
+perf_colls="allreduce reduce_scatter allgather broadcast reduce alltoall"
+if [ "${ML_COLL_QUICK:-0}" = 1 ]; then
+	if [ -z "${ML_COLL_SIZES:-}" ]; then
+		case $(uname -r) in 6.12.*) ML_COLL_SIZES="4" ;; *) ML_COLL_SIZES="3" ;; esac
+	fi
+	perf_colls="allreduce alltoall"
+	echo "coll: quick form (ML_COLL_QUICK=1): matrix on $ML_COLL_SIZES ranks, perf of $perf_colls"
+fi
 sizes=${ML_COLL_SIZES:-1 2 3 4}
-parts=${ML_COLL_PARTS:-args matrix overlap mismatch abort kill}
+parts=${ML_COLL_PARTS:-args matrix overlap mismatch abort kill perf}
+perf=$repo/tools/coll/megalink-coll-perf
 passed=0 failed=0
 
 fail_setup() {
@@ -100,6 +113,37 @@ run() {
 	if [ $rc = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 
+# perf_smoke: megalink-coll-perf on 3 ranks, every collective, a short
+# checked sweep; its JSON must say 0 wrong elements and one row per size.
+perf_smoke() {
+	local c i rc pids
+	for c in $perf_colls; do
+		port=$((port + 1))
+		echo
+		echo "== coll perf-$c: megalink-coll-perf -C $c -b 8 -e 256K -f 8 -n 2 -w 1 -c 1 --json (3 ranks)"
+		rc=0 pids=
+		for i in 2 1 0; do
+			ip netns exec "mlc$i" env RANK=$i WORLD_SIZE=3 MASTER_ADDR=10.78.0.1 MASTER_PORT=$port \
+				timeout -k 5 120 "$perf" -C "$c" -d float32 -b 8 -e 256K -f 8 -n 2 -w 1 -c 1 --json \
+				>"/tmp/coll-perf.$i" 2>&1 &
+			pids="$pids $!"
+		done
+		for i in $pids; do wait "$i" || rc=1; done
+		cat /tmp/coll-perf.0
+		if ! python3 -c '
+import json, sys
+d = json.load(open("/tmp/coll-perf.0"))
+rows = d["results"]
+assert d["wrong_total"] == 0, "wrong elements: %d" % d["wrong_total"]
+assert len(rows) == 6, "%d rows, expected 6 (8 B .. 256 KiB by 8)" % len(rows)
+assert all(r["out_of_place"]["wrong"] == 0 for r in rows)
+' 2>&1; then rc=1; fi
+		for i in 1 2; do [ -s "/tmp/coll-perf.$i" ] && { echo "rank $i said:"; cat "/tmp/coll-perf.$i"; }; done
+		printf 'coll: perf-%s: %s\n' "$c" "$([ $rc = 0 ] && echo ok || echo FAILED)"
+		if [ $rc = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	done
+}
+
 for p in $parts; do
 	case $p in
 	args) run args args ;;
@@ -113,6 +157,7 @@ for p in $parts; do
 	mismatch) ML_COLL_TIMEOUT_MS=20000 run mismatch-2 mismatch -n 2 ;;
 	abort) run abort-3 abort -n 3 ;;
 	kill) ML_COLL_PEER_TIMEOUT_MS=10000 ML_COLL_CHUNK=65536 run kill-4 kill -n 4 ;;
+	perf) perf_smoke ;;
 	esac
 done
 
