@@ -52,7 +52,6 @@ checkpatch:
 
 lib:
 	$(MAKE) -C lib
-	$(MAKE) -C lib/coll
 
 tools: lib
 	$(MAKE) -C tools
@@ -77,12 +76,12 @@ guest-tests: lib tools examples coll
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
 	$(MAKE) -C tests/debug
 	$(MAKE) -C tests/coll
-	$(MAKE) -C tests/coll
 
-install: lib tools
+install: lib tools coll
 	$(MAKE) -C lib install
 	$(MAKE) -C lib/coll install
 	$(MAKE) -C tools install
+	$(MAKE) -C tools/coll install
 
 dkms-install:
 	@scripts/dkms-install.sh $(VERSION)
@@ -114,8 +113,6 @@ demo:
 clean:
 	-scripts/kbuild.sh clean
 	-$(MAKE) -C lib clean
-	-$(MAKE) -C lib/coll clean
-	-$(MAKE) -C tests/coll clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/guest clean

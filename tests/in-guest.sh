@@ -5,8 +5,7 @@
 #   tests/guest/run-suite.sh         control plane (netlink, ioctl, pod, wire, lifetime)
 #   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
 #   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
-#   tests/coll/run-suite.sh          libmegalink-coll collectives on a 4-node pod
-#   tests/coll/run-suite.sh          libmegalink-coll collectives (~110 s under TCG)
+#   tests/coll/run-suite.sh          libmegalink-coll collectives on a 4-node pod (quick form)
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 set -u
