@@ -21,6 +21,9 @@ guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-sta
 # make check only: checkpatch.pl and the netlink spec's schema come from
 # Debian's kernel source tarball; the spec check is Python.
 check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema rdma-core ibverbs-providers"
+# libmegalink-coll's PyTorch 1.13 backend (issue 10): the shim builds against
+# libtorch-dev, its smoke test imports python3-torch.
+check_pkgs="$check_pkgs python3-torch libtorch-dev"
 # make bench: the baselines (soft-RoCE through perftest, TCP through sockperf
 # and iperf3), netem for loss, and the plots.
 bench_pkgs="rdma-core ibverbs-providers perftest iperf3 sockperf python3-matplotlib jq ethtool"
