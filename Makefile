@@ -28,10 +28,10 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 # path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools examples plugins guest-tests clean install \
+.PHONY: all modules modules-all lib tools examples plugins coll check-coll guest-tests clean install \
 	check check-debug check-hostile check-unit check-guest demo bench deps dkms-install sparse checkpatch
 
-all: modules lib tools examples plugins
+all: modules lib tools examples plugins coll
 
 deps:
 	@scripts/deps.sh build
@@ -61,22 +61,30 @@ tools: lib
 examples: lib
 	$(MAKE) -C examples
 
-# The NCCL net plugin and its harness.
-plugins: lib
-	$(MAKE) -C plugins/nccl
+# libmegalink-coll (collectives, issue 10) and its tools.
+coll: lib
+	$(MAKE) -C lib/coll
+	$(MAKE) -C tools/coll
+
+# The full collectives suite (make check runs its quick form) on both kernels.
+check-coll: modules-all guest-tests
+	@for k in 6.12 6.1; do ML_COLL_QUICK=0 tests/harness/run-in-guest.sh --kernel $$k --timeout 900 -- tests/coll/run-suite.sh || exit 1; done
 
 # Test programs that run inside the guests (built on the host).
-guest-tests: lib tools examples plugins
+guest-tests: lib tools examples plugins coll
 	$(MAKE) -C tests/guest
 	$(MAKE) -C tests/unit guest_verbs
 	$(MAKE) -C tests/twoguest
 	@if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane; fi
 	$(MAKE) -C tests/debug
+	$(MAKE) -C tests/coll
 
-install: lib tools plugins
+install: lib tools plugins coll
 	$(MAKE) -C lib install
+	$(MAKE) -C lib/coll install
 	$(MAKE) -C tools install
 	$(MAKE) -C plugins/nccl install
+	$(MAKE) -C tools/coll install
 
 dkms-install:
 	@scripts/dkms-install.sh $(VERSION)
@@ -120,4 +128,7 @@ clean:
 	-$(MAKE) -C plugins/nccl clean
 	-if [ -f tests/dataplane/Makefile ]; then $(MAKE) -C tests/dataplane clean; fi
 	-$(MAKE) -C tests/debug clean
+	-$(MAKE) -C lib/coll clean
+	-$(MAKE) -C tools/coll clean
+	-$(MAKE) -C tests/coll clean
 	rm -rf build

@@ -27,6 +27,7 @@ echo "  CHECKPATCH  driver/ include/uapi/"
 opts=(--no-tree --strict --terse --show-types -f)
 files=(include/uapi/linux/megalink.h)
 for f in driver/*.c driver/*.h; do
+	case $f in *.mod.c) continue ;; esac
 	[ "$f" = driver/compat.h ] || files+=("$f")
 done
 log=$out/log
