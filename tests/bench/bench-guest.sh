@@ -154,7 +154,7 @@ ml_lat() { # CASE MTU SIZE [extra...]
 	local c=$1 m=$2 s=$3
 	shift 3
 	progress "megalink write_lat $s B $* (mtu $m)"
-	pair megalink-perf "$(f "$c" "$m")" "$P" -d "$ML_DEV_B" "$@" write_lat -- \
+	pair megalink-perf "$(f "$c" "$m" "size=$s")" "$P" -d "$ML_DEV_B" "$@" write_lat -- \
 		"$P" -d "$ML_DEV_A" -j -s "$s" -n "$(lat_n "$s")" "$@" write_lat "$ip_b"
 }
 
@@ -162,7 +162,7 @@ ml_bw() { # CASE MTU SIZE [extra...]
 	local c=$1 m=$2 s=$3
 	shift 3
 	progress "megalink write_bw $s B $* (mtu $m)"
-	pair megalink-perf "$(f "$c" "$m")" "$P" -d "$ML_DEV_B" "$@" write_bw -- \
+	pair megalink-perf "$(f "$c" "$m" "size=$s")" "$P" -d "$ML_DEV_B" "$@" write_bw -- \
 		"$P" -d "$ML_DEV_A" -j -s "$s" -D "$secs" "$@" write_bw "$ip_b"
 }
 
@@ -289,7 +289,7 @@ for mtu in $mtus; do
 		done
 		# Processes: the clients may use both vCPUs (the server of a
 		# WRITE test only waits), for one process and for two alike.
-		BENCH_CLIENT_CPUS=0,1 ml_bw procs "$mtu" 8 -q 1 --procs 2
+		BENCH_CLIENT_CPUS=0,1 ml_bw procs "$mtu" 8 -q 2 --procs 2
 		BENCH_CLIENT_CPUS=0,1 ml_bw procs "$mtu" 8 -q 1 --procs 1
 
 		# The size sweep: a second per bandwidth point.

@@ -189,7 +189,8 @@ def plots(rows, outdir, mtu):
     made.append(p)
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    sizes = sorted({r["size"] for r in rows if r.get("case") == "scale" and "error" not in r})
+    sizes = sorted({r["size"] for r in rows if r.get("case") == "scale" and "error" not in r
+                    and r.get("size") is not None})
     for s in sizes:
         pts = sorted((r["qps"], r["bw"]) for r in rows
                      if r.get("case") == "scale" and r.get("size") == s and "error" not in r
@@ -239,7 +240,8 @@ def main():
         print("  guest CPU seconds per GB moved, 64 KiB (cpu0: client and where veth delivers its frames; cpu1: server)")
         for name, a, b in cpu:
             print(f"      {name:<40} cpu0 {fmt(a):>7}  cpu1 {fmt(b):>7}")
-        sc = [r for r in rows if r.get("case") == "scale" and r.get("mtu") == mtu]
+        sc = [r for r in rows if r.get("case") == "scale" and r.get("mtu") == mtu
+              and r.get("size") is not None and r.get("qps") is not None]
         if sc:
             sizes = sorted({r["size"] for r in sc})
             qps = sorted({r["qps"] for r in sc})
