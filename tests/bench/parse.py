@@ -29,7 +29,8 @@ def numbers(line):
             v = float(tok)
         except ValueError:
             return []
-        out.append(None if v != v else v)
+        # nan, or perftest's DBL_MAX for "no sample": not a number.
+        out.append(None if v != v or abs(v) > 1e300 else v)
     return out
 
 
