@@ -61,6 +61,10 @@ tools: lib
 examples: lib
 	$(MAKE) -C examples
 
+# The NCCL net plugin and its harness.
+plugins: lib
+	$(MAKE) -C plugins/nccl
+
 # libmegalink-coll (collectives, issue 10) and its tools.
 coll: lib
 	$(MAKE) -C lib/coll
