@@ -15,46 +15,6 @@
 #include <linux/megalink.h>	/* the kernel ABI: only the library sees it */
 #include <megalink/megalink.h>
 
-/*
- * The public header's private view of the rings (for its inline calls)
- * must be the kernel's layout.
- */
-#define ML__SAME_FIELD(a, b, f) \
-	(offsetof(struct a, f) == offsetof(struct b, f) && \
-	 sizeof(((struct a *)0)->f) == sizeof(((struct b *)0)->f))
-_Static_assert(sizeof(struct ml__ring_hdr) == sizeof(struct ml_ring_hdr) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, producer) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, consumer) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, mask) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, entry_size) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, armed) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, flags) &&
-	       ML__SAME_FIELD(ml__ring_hdr, ml_ring_hdr, entries_offset) &&
-	       ML__RING_F_ERROR == ML_RING_F_ERROR,
-	       "struct ml__ring_hdr is not struct ml_ring_hdr");
-_Static_assert(sizeof(struct ml__send_wqe) == sizeof(struct ml_send_wqe) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, wr_id) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, opcode) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, num_sge) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, flags) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, imm) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, remote_addr) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, rkey) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, inline_len) &&
-	       offsetof(struct ml__send_wqe, u.sge) ==
-	       offsetof(struct ml_send_wqe, sge) &&
-	       offsetof(struct ml__send_wqe, u.inline_data) ==
-	       offsetof(struct ml_send_wqe, inline_data) &&
-	       sizeof(((struct ml__send_wqe *)0)->u) ==
-	       sizeof(((struct ml_send_wqe *)0)->inline_data) &&
-	       ML__SAME_FIELD(ml__send_wqe, ml_send_wqe, reserved),
-	       "struct ml__send_wqe is not struct ml_send_wqe");
-_Static_assert(sizeof(struct ml__recv_wqe) == sizeof(struct ml_recv_wqe) &&
-	       ML__SAME_FIELD(ml__recv_wqe, ml_recv_wqe, wr_id) &&
-	       ML__SAME_FIELD(ml__recv_wqe, ml_recv_wqe, num_sge) &&
-	       ML__SAME_FIELD(ml__recv_wqe, ml_recv_wqe, sge),
-	       "struct ml__recv_wqe is not struct ml_recv_wqe");
-
 #define ML_EXPORT __attribute__((visibility("default")))
 
 #ifndef NLMSGERR_ATTR_MISS_TYPE

@@ -209,7 +209,7 @@ static int ring_map(struct ml_device *dev, struct ml_ring *r, uint64_t offset,
 				"-byte mapping", what, dev->name, entries, entry_size, eoff,
 				size);
 	}
-	r->hdr = p;	/* struct ml__ring_hdr: the same layout */
+	r->hdr = p;
 	r->entries = (char *)p + eoff;
 	r->mask = entries - 1;
 	r->size = entries;

@@ -25,7 +25,7 @@ if [ ! -x "$cp_pl" ]; then
 fi
 echo "  CHECKPATCH  driver/ include/uapi/"
 opts=(--no-tree --strict --terse --show-types -f)
-files=(include/uapi/linux/megalink.h)
+files=(include/uapi/linux/megalink.h include/uapi/linux/megalink_verbs.h)
 for f in driver/*.c driver/*.h; do
 	case $f in *.mod.c) continue ;; esac
 	[ "$f" = driver/compat.h ] || files+=("$f")

@@ -34,6 +34,7 @@ repo=$(cd "$here/../.." && pwd -P)
 spec=${1:-$here/megalink.yaml}
 build=$repo/build
 header=$repo/include/uapi/linux/megalink.h
+verbs=$repo/include/uapi/linux/megalink_verbs.h
 driver=$repo/driver
 
 skip() {
@@ -161,7 +162,7 @@ sed -n 's/^[[:space:]]*\(ML_[A-Z0-9_]*\)[[:space:]]*[,=].*/\1/p; s/^[[:space:]]*
 } >"$work/names.c"
 cc -Wall -o "$work/names-gen" -DHDR='"megalink-gen.h"' -I"$work" "$work/names.c" ||
 	fail "cannot build against the generated header"
-cc -Wall -o "$work/names-uapi" -DHDR="\"$header\"" "$work/names.c" ||
+cc -Wall -o "$work/names-uapi" -DHDR="\"$header\"" -I"$repo/include/uapi" "$work/names.c" ||
 	fail "a name the spec defines is missing from $header (see the errors above)"
 "$work/names-gen" >"$work/names-gen.txt"
 "$work/names-uapi" >"$work/names-uapi.txt"
@@ -192,7 +193,7 @@ PYEOF
 	echo '	return 0;'
 	echo '}'
 } >"$work/consts.c"
-cc -Wall -o "$work/consts" -DHDR="\"$header\"" "$work/consts.c" ||
+cc -Wall -o "$work/consts" -DHDR="\"$header\"" -I"$repo/include/uapi" "$work/consts.c" ||
 	fail "a constant of the spec is missing from $header (see the errors above)"
 "$work/consts" >"$work/consts-uapi.txt"
 diff -u "$work/consts-spec.txt" "$work/consts-uapi.txt" >&2 ||
@@ -200,13 +201,15 @@ diff -u "$work/consts-spec.txt" "$work/consts-uapi.txt" >&2 ||
 echo "validate.sh: $(wc -l <"$work/consts-spec.txt") constants of the spec match $header"
 
 # 4. Nothing of the header's modelled enums is missing from the spec.
-python3 - "$work/megalink-gen.h" "$header" <<'PYEOF' ||
+python3 - "$work/megalink-gen.h" "$header" "$verbs" <<'PYEOF' ||
 import re
 import sys
 
-gen_path, hdr_path = sys.argv[1:3]
+# The header and the part of it libmegalink shares (megalink_verbs.h).
+gen_path, hdr_path, verbs_path = sys.argv[1:4]
 gen = open(gen_path).read()
-hdr = re.sub(r'/\*.*?\*/', '', open(hdr_path).read(), flags=re.S)
+hdr = re.sub(r'/\*.*?\*/', '', open(hdr_path).read() + open(verbs_path).read(),
+             flags=re.S)
 ident = re.compile(r'^\s*(_*ML_[A-Z0-9_]+)\s*(?:=|,|$)', re.M)
 bad = 0
 for m in re.finditer(r'^enum (\w+) \{(.*?)\};', gen, re.M | re.S):

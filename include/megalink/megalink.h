@@ -16,15 +16,15 @@
  *    release them with ml_free() (or free()).
  *
  * Build: `pkg-config --cflags --libs megalink`.  This header is all an
- * application needs: it does not include the kernel ABI header
- * <linux/megalink.h> (ioctl numbers, ioctl structs, netlink attributes,
- * frame formats), which is for the library and for tests of the kernel
- * interface.  The values and types the two share (status codes, opcodes,
- * flags, struct ml_sge, struct ml_cqe, struct ml_port_attr, enum ml_stat)
- * are defined here too, identically, so both may be included in any
- * order.  The installed ABI header lives in
- * $(includedir)/megalink/uapi/linux/megalink.h and megalink.pc adds that
- * directory to the include path (it never overwrites a distribution's
+ * application needs.  Of the kernel ABI it includes only
+ * <linux/megalink_verbs.h>, the values and types the library's API shares
+ * with it (status codes, opcodes, flags, struct ml_sge, struct ml_cqe,
+ * struct ml_port_attr, enum ml_stat, the ring layouts); the rest of the
+ * kernel ABI, <linux/megalink.h> (ioctl numbers and structs, netlink
+ * attributes, frame formats), is for the library and for tests of the
+ * kernel interface.  The installed ABI headers live in
+ * $(includedir)/megalink/uapi/linux/ and megalink.pc adds that directory
+ * to the include path (it never overwrites a distribution's
  * /usr/include/linux).  In the source tree use -Iinclude -Iinclude/uapi.
  */
 #ifndef MEGALINK_MEGALINK_H
@@ -37,173 +37,12 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------ */
-/* Values and types shared with the kernel ABI                         */
-/* ------------------------------------------------------------------ */
-
 /*
- * Identical to their definitions in <linux/megalink.h> (a macro defined
- * twice must be identical, the compiler checks that; lib/abi-check.c
- * compares the enums and structs).  Numbers are ABI: they never change.
+ * Status codes, opcodes, flags, limits, counters, struct ml_sge, struct
+ * ml_cqe, struct ml_port_attr and the ring layouts the inline calls below
+ * use: the part of the kernel ABI that is also this library's API.
  */
-#define ML_DEV_NAME_LEN		16	/* "ml%d", NUL-terminated */
-#define ML_NODE_ID_MIN		1U
-#define ML_NODE_ID_MAX		0xfffffffeU
-
-/* Device capabilities (struct ml_dev_attr.caps, ml_device_info.caps). */
-#define ML_DEV_CAP_MULTI_PORT	(1ULL << 0)	/* bind to an existing device */
-#define ML_DEV_CAP_QUERY_PORTS	(1ULL << 1)	/* ml_device_query() has ports */
-#define ML_DEV_CAP_DATA_PLANE	(1ULL << 2)	/* PD, MR, CQ, RC QP */
-
-/* MR access flags. Local read is always allowed. */
-#define ML_ACCESS_LOCAL_WRITE	(1U << 0)
-#define ML_ACCESS_REMOTE_WRITE	(1U << 1)
-#define ML_ACCESS_REMOTE_READ	(1U << 2)
-#define ML_ACCESS_ALL		(ML_ACCESS_LOCAL_WRITE | ML_ACCESS_REMOTE_WRITE | \
-				 ML_ACCESS_REMOTE_READ)
-
-/* struct ml_send_wr.flags */
-#define ML_WR_F_SIGNALED	(1U << 0)	/* completion even on success */
-#define ML_WR_F_INLINE		(1U << 1)	/* data copied into the WR */
-
-#define ML_MAX_SGE		4	/* SGEs per work request */
-#define ML_MAX_INLINE		64	/* bytes of inline data */
-
-/* struct ml_cqe.flags */
-#define ML_WC_F_IMM		(1U << 0)	/* imm is valid */
-
-#ifndef ML__ABI_TYPES_DEFINED
-#define ML__ABI_TYPES_DEFINED
-
-/* Port counters (struct ml_port_stats.stats[] index). */
-enum ml_stat {
-	ML_STAT_UNSPEC,
-	ML_STAT_PAD,
-	ML_STAT_TX_FRAMES,
-	ML_STAT_TX_BYTES,
-	ML_STAT_TX_ERRORS,	/* dropped by dev_queue_xmit or no memory */
-	ML_STAT_RX_FRAMES,	/* valid frames accepted */
-	ML_STAT_RX_BYTES,
-	ML_STAT_TX_HELLO,
-	ML_STAT_RX_HELLO,
-	ML_STAT_NEIGH_FOUND,
-	ML_STAT_NEIGH_LOST,
-	ML_STAT_LINK_UP,
-	ML_STAT_LINK_DOWN,
-	ML_STAT_DROP_SHORT,	/* shorter than the megalink header */
-	ML_STAT_DROP_VERSION,	/* unknown protocol version */
-	ML_STAT_DROP_TYPE,	/* unknown frame type */
-	ML_STAT_DROP_LENGTH,	/* header length disagrees with the frame */
-	ML_STAT_DROP_MALFORMED,	/* body invalid for its type */
-	ML_STAT_DROP_LOOP,	/* our own node id came back */
-	ML_STAT_DROP_NEIGH_FULL,	/* neighbour table full */
-	ML_STAT_DROP_NOMEM,
-	ML_STAT_RX_NOT_MINE,	/* valid, addressed to another node: ignored */
-	/* reliable transport */
-	ML_STAT_RX_DATA,	/* data frames that passed the CRC */
-	ML_STAT_TX_ACK,
-	ML_STAT_RX_ACK,
-	ML_STAT_TX_NAK,		/* NAKs sent: sequence, RNR, access, invalid */
-	ML_STAT_RX_NAK,
-	ML_STAT_RETRANSMITS,	/* packets sent again */
-	ML_STAT_TIMEOUTS,	/* retransmission timer expiries */
-	ML_STAT_RNR_NAKS,	/* receiver-not-ready NAKs sent */
-	ML_STAT_DROP_CRC,	/* CRC32C mismatch: corrupted on the way */
-	ML_STAT_DROP_NO_QP,	/* no such QP, or not connected to the sender */
-	ML_STAT_DROP_SEQ,	/* out of sequence or duplicate */
-	ML_STAT_TX_ZEROCOPY,	/* data frames sent with the payload attached */
-
-	__ML_STAT_MAX,
-	ML_STAT_MAX = __ML_STAT_MAX - 1
-};
-
-enum ml_link_state {
-	ML_LINK_DOWN = 0,
-	ML_LINK_UP = 1,
-};
-
-/* Why a port went down (struct ml_event.reason). */
-enum ml_link_reason {
-	ML_REASON_NONE = 0,
-	ML_REASON_CARRIER = 1,	/* netdev carrier or admin state changed */
-	ML_REASON_NEIGH = 2,	/* neighbour found or lost */
-	ML_REASON_UNBIND = 3,	/* port unbound or netdev gone */
-};
-
-/* One port of a device (struct ml_device_info.ports). */
-struct ml_port_attr {
-	uint32_t port_index;
-	uint32_t ifindex;
-	uint32_t mtu;
-	uint8_t link_state;	/* enum ml_link_state */
-	uint8_t carrier;
-	uint8_t mac[6];
-	uint32_t num_neigh;
-	uint32_t reserved;
-};
-
-enum ml_qp_state {
-	ML_QPS_RESET = 0,
-	ML_QPS_INIT = 1,
-	ML_QPS_RTR = 2,
-	ML_QPS_RTS = 3,
-	ML_QPS_ERROR = 4,
-};
-
-/* struct ml_send_wr.opcode */
-enum ml_wr_opcode {
-	ML_WR_SEND = 1,
-	ML_WR_SEND_IMM = 2,
-	ML_WR_WRITE = 3,
-	ML_WR_WRITE_IMM = 4,
-	ML_WR_READ = 5,
-};
-
-/* A local buffer of a work request. */
-struct ml_sge {
-	uint64_t addr __attribute__((aligned(8)));
-	uint32_t length;
-	uint32_t lkey;
-};
-
-/* struct ml_cqe.status */
-enum ml_wc_status {
-	ML_WC_SUCCESS = 0,
-	ML_WC_LOC_LEN_ERR = 1,		/* receive buffer too small */
-	ML_WC_LOC_PROT_ERR = 2,		/* bad lkey / local access */
-	ML_WC_WR_FLUSH_ERR = 3,		/* flushed: QP in error */
-	ML_WC_REM_ACCESS_ERR = 4,	/* peer refused rkey/range/access */
-	ML_WC_REM_INV_REQ_ERR = 5,
-	ML_WC_RETRY_EXC_ERR = 6,	/* peer silent past the retry budget */
-	ML_WC_RNR_RETRY_EXC_ERR = 7,	/* peer had no receive posted */
-	ML_WC_BAD_WR = 8,		/* malformed work request */
-	ML_WC_REM_OP_ERR = 9,		/* reserved: never produced, not reused */
-	ML_WC_CQ_OVERRUN_ERR = 10,	/* a CQ of the QP was full: QP status only */
-};
-
-/* struct ml_cqe.opcode */
-enum ml_wc_opcode {
-	ML_WC_SEND = 1,
-	ML_WC_WRITE = 2,
-	ML_WC_READ = 3,
-	ML_WC_RECV = 4,
-	ML_WC_RECV_IMM = 5,	/* SEND with immediate, or WRITE with imm */
-};
-
-/* A completion (32 bytes). */
-struct ml_cqe {
-	uint64_t wr_id __attribute__((aligned(8)));
-	uint8_t status;		/* enum ml_wc_status */
-	uint8_t opcode;		/* enum ml_wc_opcode */
-	uint16_t flags;		/* ML_WC_F_* */
-	uint32_t byte_len;
-	uint32_t imm;		/* host order */
-	uint32_t qpn;		/* local QP number */
-	uint32_t src_qpn;
-	uint32_t reserved;
-};
-
-#endif /* ML__ABI_TYPES_DEFINED */
+#include <linux/megalink_verbs.h>
 
 #define ML_LIB_VERSION_MAJOR	1
 #define ML_LIB_IFNAMSIZ		16	/* IFNAMSIZ */
@@ -636,48 +475,6 @@ static inline uint32_t ml_mr_rkey(const struct ml_mr *mr)
 }
 
 /*
- * The layout of the rings the kernel shares (struct ml_ring_hdr,
- * ml_send_wqe and ml_recv_wqe of the kernel ABI, which lib/internal.h
- * checks these against), for the inline calls below only: not API.
- */
-struct ml__ring_hdr {
-	uint32_t producer;
-	uint32_t pad0[15];
-	uint32_t consumer;
-	uint32_t pad1[15];
-	uint32_t mask;
-	uint32_t entry_size;
-	uint32_t armed;
-	uint32_t flags;			/* ML__RING_F_ERROR */
-	uint32_t entries_offset;
-	uint32_t pad2[11];
-};
-#define ML__RING_F_ERROR	(1U << 0)
-
-struct ml__send_wqe {
-	uint64_t wr_id __attribute__((aligned(8)));
-	uint8_t opcode;
-	uint8_t num_sge;
-	uint16_t flags;
-	uint32_t imm;
-	uint64_t remote_addr __attribute__((aligned(8)));
-	uint32_t rkey;
-	uint32_t inline_len;
-	union {
-		struct ml_sge sge[ML_MAX_SGE];
-		uint8_t inline_data[ML_MAX_INLINE];
-	} u;
-	uint8_t reserved[32];
-};
-
-struct ml__recv_wqe {
-	uint64_t wr_id __attribute__((aligned(8)));
-	uint32_t num_sge;
-	uint32_t reserved;
-	struct ml_sge sge[ML_MAX_SGE];
-};
-
-/*
  * One mapped ring.  Library-private state, public only so that the inline
  * calls can reach it: do not write it.  @local is the index this side
  * owns (producer of a SQ/RQ, consumer of a CQ); @cached is the last value
@@ -685,7 +482,7 @@ struct ml__recv_wqe {
  * freely over 32 bits; the slot of index i is i & mask.
  */
 struct ml_ring {
-	struct ml__ring_hdr *hdr;
+	struct ml_ring_hdr *hdr;
 	void *entries;			/* (char *)hdr + hdr->entries_offset */
 	uint32_t mask;			/* size - 1 */
 	uint32_t size;			/* entries, a power of two */
@@ -726,8 +523,8 @@ struct ml_qp_init {
 
 /* Reliable-connected queue pair.  Fields are library-private. */
 struct ml_qp {
-	struct ml_ring sq;		/* struct ml__send_wqe slots */
-	struct ml_ring rq;		/* struct ml__recv_wqe slots */
+	struct ml_ring sq;		/* struct ml_send_wqe slots */
+	struct ml_ring rq;		/* struct ml_recv_wqe slots */
 	uint32_t sq_notified;		/* sq.local at the last doorbell */
 	uint32_t qpn;			/* device-wide QP number */
 	uint32_t handle;
@@ -894,7 +691,7 @@ static inline uint32_t ml_rq_space(struct ml_qp *qp)
  */
 static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *wr)
 {
-	struct ml__send_wqe *wqe;
+	struct ml_send_wqe *wqe;
 	uint64_t total = 0;
 	uint32_t i, n, tail;
 
@@ -903,7 +700,7 @@ static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *w
 	if (ml__unlikely(qp->state != ML_QPS_RTS))
 		return ml__post_fail(qp, ML__PE_NOTCONN, 0, 0);
 	if (ml__unlikely(__atomic_load_n(&qp->sq.hdr->flags, __ATOMIC_RELAXED) &
-			 ML__RING_F_ERROR))
+			 ML_RING_F_ERROR))
 		return ml__post_fail(qp, ML__PE_QP_ERROR, 0, 0);
 	if (ml__unlikely(wr->opcode < ML_WR_SEND || wr->opcode > ML_WR_READ))
 		return ml__post_fail(qp, ML__PE_OPCODE, wr->opcode, 0);
@@ -928,7 +725,7 @@ static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *w
 		return ml__post_fail(qp, ML__PE_FULL, qp->sq.size, 0);
 
 	tail = qp->sq.local;
-	wqe = (struct ml__send_wqe *)qp->sq.entries + (tail & qp->sq.mask);
+	wqe = (struct ml_send_wqe *)qp->sq.entries + (tail & qp->sq.mask);
 	__builtin_memset(wqe, 0, sizeof(*wqe));
 	wqe->wr_id = wr->wr_id;
 	wqe->opcode = (uint8_t)wr->opcode;
@@ -943,7 +740,7 @@ static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *w
 		uint32_t off = 0;
 
 		for (i = 0; i < n; i++) {
-			__builtin_memcpy(wqe->u.inline_data + off,
+			__builtin_memcpy(wqe->inline_data + off,
 					 (const void *)(uintptr_t)wr->sg_list[i].addr,
 					 wr->sg_list[i].length);
 			off += wr->sg_list[i].length;
@@ -952,7 +749,7 @@ static inline int ml_post_send_nodb(struct ml_qp *qp, const struct ml_send_wr *w
 	} else {
 		wqe->num_sge = (uint8_t)n;
 		for (i = 0; i < n; i++)
-			wqe->u.sge[i] = wr->sg_list[i];
+			wqe->sge[i] = wr->sg_list[i];
 	}
 	qp->sq.local = tail + 1;
 	ml__store_release(&qp->sq.hdr->producer, tail + 1);
@@ -985,13 +782,13 @@ static inline int ml_post_send(struct ml_qp *qp, const struct ml_send_wr *wr)
  */
 static inline int ml_post_recv(struct ml_qp *qp, const struct ml_recv_wr *wr)
 {
-	struct ml__recv_wqe *wqe;
+	struct ml_recv_wqe *wqe;
 	uint32_t i, n, tail;
 
 	if (ml__unlikely(!qp || !wr))
 		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_NULL, 0, 0);
 	if (ml__unlikely(__atomic_load_n(&qp->rq.hdr->flags, __ATOMIC_RELAXED) &
-			 ML__RING_F_ERROR))
+			 ML_RING_F_ERROR))
 		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_QP_ERROR, 0, 0);
 	n = wr->num_sge;
 	if (ml__unlikely(n > qp->max_recv_sge))
@@ -1003,7 +800,7 @@ static inline int ml_post_recv(struct ml_qp *qp, const struct ml_recv_wr *wr)
 		return ml__post_fail(qp, ML__PE_REQ_RECV | ML__PE_FULL, qp->rq.size, 0);
 
 	tail = qp->rq.local;
-	wqe = (struct ml__recv_wqe *)qp->rq.entries + (tail & qp->rq.mask);
+	wqe = (struct ml_recv_wqe *)qp->rq.entries + (tail & qp->rq.mask);
 	__builtin_memset(wqe, 0, sizeof(*wqe));
 	wqe->wr_id = wr->wr_id;
 	wqe->num_sge = n;
@@ -1038,7 +835,7 @@ static inline int ml_cq_poll(struct ml_cq *cq, struct ml_cqe *wc, int max)
 
 	if (ml__unlikely(avail == 0 &&
 			 (__atomic_load_n(&cq->ring.hdr->flags, __ATOMIC_RELAXED) &
-			  ML__RING_F_ERROR)))
+			  ML_RING_F_ERROR)))
 		return ml__cq_fail(cq, 0);
 	if (avail <= 0 || max <= 0)
 		return avail < 0 ? avail : 0;

@@ -568,7 +568,7 @@ struct stress {
 static void *fake_kernel(void *arg)
 {
 	struct stress *s = arg;
-	struct ml__ring_hdr *sq = s->qp.sq.hdr, *cq = s->cq.ring.hdr;
+	struct ml_ring_hdr *sq = s->qp.sq.hdr, *cq = s->cq.ring.hdr;
 	uint32_t cons = sq->consumer, cprod = cq->producer;
 	uint64_t expect = 0;
 
