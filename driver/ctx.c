@@ -141,14 +141,19 @@ int ml_ctx_add(struct ml_ctx *ctx, struct ml_uobj *uobj, u32 type)
 	return 0;
 }
 
+static struct ml_uobj *ml_ctx_lookup(struct ml_ctx *ctx, u32 handle, u32 type)
+{
+	struct ml_uobj *uobj = xa_load(&ctx->objs, handle);
+
+	/* The type is set before the object is published. */
+	return uobj && uobj->type == type ? uobj : NULL;
+}
+
 /* The object with @handle if it is of @type (ctx->lock held). */
 struct ml_uobj *ml_ctx_find(struct ml_ctx *ctx, u32 handle, u32 type)
 {
-	struct ml_uobj *uobj;
-
 	lockdep_assert_held(&ctx->lock);
-	uobj = xa_load(&ctx->objs, handle);
-	return uobj && uobj->type == type ? uobj : NULL;
+	return ml_ctx_lookup(ctx, handle, type);
 }
 
 /*
@@ -159,11 +164,8 @@ struct ml_uobj *ml_ctx_find(struct ml_ctx *ctx, u32 handle, u32 type)
  */
 struct ml_uobj *ml_ctx_find_rcu(struct ml_ctx *ctx, u32 handle, u32 type)
 {
-	struct ml_uobj *uobj;
-
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "object lookup without RCU");
-	uobj = xa_load(&ctx->objs, handle);
-	return uobj && READ_ONCE(uobj->type) == type ? uobj : NULL;
+	return ml_ctx_lookup(ctx, handle, type);
 }
 
 void ml_ctx_remove(struct ml_ctx *ctx, struct ml_uobj *uobj)
