@@ -72,23 +72,17 @@ static int open_device(const char *name, struct ml_device **out)
 			"ML_COLL_DEVICE / config.device)");
 }
 
+/* Every libmegalink destructor takes NULL, as free() does. */
 static void comm_free(struct ml_coll_comm *c)
 {
 	for (int i = 0; i < c->size; i++)
-		if (c->peers[i].qp)
-			ml_qp_destroy(c->peers[i].qp);
-	if (c->stage_mr)
-		ml_mr_dereg(c->stage_mr);
-	if (c->send_mr)
-		ml_mr_dereg(c->send_mr);
-	if (c->ctrl_mr)
-		ml_mr_dereg(c->ctrl_mr);
-	if (c->cq)
-		ml_cq_destroy(c->cq);
-	if (c->pd)
-		ml_pd_free(c->pd);
-	if (c->dev)
-		ml_device_close(c->dev);
+		ml_qp_destroy(c->peers[i].qp);
+	ml_mr_dereg(c->stage_mr);
+	ml_mr_dereg(c->send_mr);
+	ml_mr_dereg(c->ctrl_mr);
+	ml_cq_destroy(c->cq);
+	ml_pd_free(c->pd);
+	ml_device_close(c->dev);
 	free(c->stage);
 	free(c->sendbuf);
 	free(c->ctrl);
