@@ -67,8 +67,16 @@ ip link add mlx0 type veth peer name mlx1
 ip link set mlx0 up
 "$ml" port bind mlx0 node-id 99 >/dev/null || exit 1
 if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	step "init without permission" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		--inh-caps=-all "$h" --expect-init-fail "permission denied"
+	# Uid 65534 may not reach the tree (a checkout in a 0700 directory,
+	# as mktemp -d makes): it runs copies of the harness, the plugin and
+	# libmegalink from a directory it can read.
+	nobody=$(mktemp -d)
+	chmod 0755 "$nobody"
+	cp "$h" "$repo/plugins/nccl/libnccl-net-megalink.so" "$repo"/lib/libmegalink.so.1 "$nobody/"
+	step "init without permission" env LD_LIBRARY_PATH="$nobody" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=-all "$nobody/nccl-harness" --expect-init-fail "permission denied"
+	rm -rf "$nobody"
 else
 	echo "ML-SKIP-NOTE: setpriv cannot drop to uid 65534 here: permission case not run"
 fi
