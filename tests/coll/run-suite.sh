@@ -51,43 +51,11 @@ fi
 modprobe veth 2>/dev/null || true
 modprobe bridge 2>/dev/null || true
 
-# mkpod N: nodes mlc0..mlc(N-1) on bridge mlcbr
-mkpod() {
-	local n=$1 i
-	ip link del mlcbr 2>/dev/null || true
-	ip link add mlcbr mtu 9000 type bridge || return 1
-	ip link set mlcbr up
-	for i in $(seq 0 $((n - 1))); do
-		ip netns del "mlc$i" 2>/dev/null || true
-		ip netns add "mlc$i"
-		ip link add "mlcb$i" mtu 9000 type veth peer name "e$i" mtu 9000 netns "mlc$i" || return 1
-		ip link set "mlcb$i" master mlcbr up
-		ip -n "mlc$i" link set lo up
-		ip -n "mlc$i" link set "e$i" up
-		ip -n "mlc$i" addr add "10.78.0.$((i + 1))/24" dev "e$i"
-		ip netns exec "mlc$i" "$tools/megalink" port bind "e$i" node-id "$((i + 1))" >/dev/null ||
-			return 1
-	done
-	# every node sees the n-1 others
-	for t in $(seq 1 150); do
-		local ok=1
-		for i in $(seq 0 $((n - 1))); do
-			[ "$(ip netns exec "mlc$i" "$tools/megalink-stat" neigh | grep -c 'node-id')" -ge $((n - 1)) ] || ok=0
-		done
-		[ $ok = 1 ] && return 0
-		sleep 0.1
-	done
-	echo "coll: neighbours not all found after 15 s"
-	return 1
-}
+# shellcheck source-path=SCRIPTDIR source=pod.sh
+. "$here/pod.sh"
+trap pod_down EXIT
 
-delpod() {
-	for i in 0 1 2 3; do ip netns del "mlc$i" 2>/dev/null || true; done
-	ip link del mlcbr 2>/dev/null || true
-}
-trap delpod EXIT
-
-mkpod 4 || fail_setup "cannot build the 4-node pod"
+pod_up 4 || fail_setup "cannot build the 4-node pod"
 echo "coll: pod of 4 nodes mlc0..mlc3 on bridge mlcbr (MTU 9000), kernel $(uname -r)"
 
 splat_re='BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kernel BUG|refcount_t:|list_add corruption|list_del corruption|circular locking|INFO: task .* blocked|RCU stall'
