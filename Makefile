@@ -10,6 +10,8 @@
 #   make demo            boots a guest and shows a three-node pod
 #   make bench           megalink vs soft-RoCE and TCP on one link (BENCH_KERNEL=6.1|6.12)
 #   make plugins         the NCCL net plugin (plugins/nccl)
+#   make torch           the PyTorch backend (plugins/torch; skipped loudly without libtorch-dev)
+#   make check-torch     its whole suite (3 and 4 ranks, DDP vs gloo) on 6.12
 #   make install         DESTDIR=, PREFIX= honoured
 #
 # KDIR defaults to the running kernel's build tree, else the newest
@@ -28,10 +30,10 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 # path) goes through scripts/kbuild.sh.
 export VERSION PREFIX DESTDIR
 
-.PHONY: all modules modules-all lib tools examples plugins coll check-coll guest-tests clean install \
+.PHONY: all modules modules-all lib tools examples plugins coll torch check-coll check-torch guest-tests clean install \
 	check check-debug check-hostile check-unit check-guest demo bench deps dkms-install sparse checkpatch
 
-all: modules lib tools examples plugins coll
+all: modules lib tools examples plugins coll torch
 
 deps:
 	@scripts/deps.sh build
@@ -70,12 +72,23 @@ coll: lib
 	$(MAKE) -C lib/coll
 	$(MAKE) -C tools/coll
 
+# The PyTorch process-group backend (plugins/torch): built when Debian's
+# libtorch-dev and python3-torch are installed, else skipped with a loud
+# line (ML_TORCH_REQUIRE=1 fails instead).
+torch: coll
+	$(MAKE) -C plugins/torch
+
+# The torch suite's full form (smoke on 2 and 3 ranks, DDP on 2, 3, 4
+# ranks against gloo); make check runs its smoke test.
+check-torch: modules-all guest-tests
+	@ML_TORCH_QUICK=0 tests/harness/run-in-guest.sh --kernel $${ML_TORCH_KERNEL:-6.12} --timeout 1500 -- tests/torch/run-suite.sh
+
 # The full collectives suite (make check runs its quick form) on both kernels.
 check-coll: modules-all guest-tests
 	@for k in 6.12 6.1; do ML_COLL_QUICK=0 tests/harness/run-in-guest.sh --kernel $$k --timeout 900 -- tests/coll/run-suite.sh || exit 1; done
 
 # Test programs that run inside the guests (built on the host).
-guest-tests: lib tools examples plugins coll
+guest-tests: lib tools examples plugins coll torch
 	$(MAKE) -C tests/guest
 	$(MAKE) -C tests/unit guest_verbs
 	$(MAKE) -C tests/twoguest
@@ -83,12 +96,13 @@ guest-tests: lib tools examples plugins coll
 	$(MAKE) -C tests/debug
 	$(MAKE) -C tests/coll
 
-install: lib tools plugins coll
+install: lib tools plugins coll torch
 	$(MAKE) -C lib install
 	$(MAKE) -C lib/coll install
 	$(MAKE) -C tools install
 	$(MAKE) -C plugins/nccl install
 	$(MAKE) -C tools/coll install
+	$(MAKE) -C plugins/torch install
 
 dkms-install:
 	@scripts/dkms-install.sh $(VERSION)
@@ -135,4 +149,5 @@ clean:
 	-$(MAKE) -C lib/coll clean
 	-$(MAKE) -C tools/coll clean
 	-$(MAKE) -C tests/coll clean
+	-$(MAKE) -C plugins/torch clean
 	rm -rf build
