@@ -22,6 +22,7 @@
 // detached view, so that autograd never sees it).
 
 #include <torch/extension.h>
+#include <pybind11/chrono.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/csrc/distributed/c10d/Types.hpp>
@@ -547,7 +548,8 @@ private:
 			if (rc == 0)
 				rc = ml_coll_wait(req);
 			if (rc < 0) {
-				err = "megalink: " + w->name_ + ": " + ml_coll_last_error();
+				// the library's message names the call ("send: peer 5 ...")
+				err = std::string("megalink: ") + ml_coll_last_error();
 			} else {
 				try {
 					w->after_();
