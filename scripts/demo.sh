@@ -4,7 +4,8 @@
 # demo.sh (make demo): installs the Debian packages it needs (as root),
 # builds the module for every installed kernel, the library, the tools and
 # the examples, then boots the 6.12 guest (6.1 if 6.12 is not installed)
-# and shows a three-node megalink pod there (tests/harness/demo-guest.sh).
+# and shows a three-node megalink pod there (tests/harness/demo-guest.sh),
+# ending with PyTorch DDP training over the megalink backend.
 # Loads build/<release>/megalink.ko, or the DKMS-installed module when that
 # is missing.  ML_DEMO_BUILD=0 skips the first two steps.
 set -eu
@@ -19,8 +20,8 @@ cd "$repo"
 steps_begin demo 3
 if [ "${ML_DEMO_BUILD:-1}" != 0 ]; then
 	step "Debian packages (installed when missing, as root)" -- scripts/deps.sh demo
-	step "build: megalink.ko for every installed kernel, library, tools, examples" -- \
-		make -s --no-print-directory modules-all lib tools examples
+	step "build: megalink.ko for every installed kernel, library, tools, examples, torch backend" -- \
+		make -s --no-print-directory modules-all lib tools examples coll torch
 else
 	steps_total=1
 fi
@@ -45,7 +46,7 @@ for t in megalink megalink-stat; do
 	[ -x "$repo/tools/$t" ] || { echo "demo: tools/$t not built: run make tools" >&2; exit 1; }
 done
 
-step "boot $krel under QEMU (TCG, about 10 s) and show a pod (about a minute)" -- \
-	"$ML_HARNESS_DIR/run-in-guest.sh" --kernel "$krel" --timeout "${ML_DEMO_TIMEOUT:-300}" \
+step "boot $krel under QEMU (TCG, about 10 s) and show a pod (about two minutes)" -- \
+	"$ML_HARNESS_DIR/run-in-guest.sh" --kernel "$krel" --timeout "${ML_DEMO_TIMEOUT:-480}" \
 	--out "$ML_BUILD_DIR/guest-out/demo-$krel" -- tests/harness/demo-guest.sh
 steps_end

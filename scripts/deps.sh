@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh build|check|demo|debug|bench
+# deps.sh build|check|demo|debug|bench|torch
 #
 # Makes sure the Debian packages that `make MODE` needs are installed.
 # Root: installs what is missing (apt-get update once, then
@@ -21,6 +21,9 @@ guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-sta
 # make check only: checkpatch.pl and the netlink spec's schema come from
 # Debian's kernel source tarball; the spec check is Python.
 check_pkgs="linux-source-6.12 python3-yaml python3-jsonschema rdma-core ibverbs-providers"
+# The PyTorch backend (plugins/torch) and its suite: Debian's torch 1.13,
+# its C++ headers and pybind11 (make check, make demo, make torch).
+torch_pkgs="python3-torch libtorch-dev pybind11-dev python3-dev g++ bc"
 # make bench: the baselines (soft-RoCE through perftest, TCP through sockperf
 # and iperf3), netem for loss, and the plots.
 bench_pkgs="rdma-core ibverbs-providers perftest iperf3 sockperf python3-matplotlib jq ethtool"
@@ -29,12 +32,13 @@ debug_pkgs="linux-source-6.12 flex bison bc libelf-dev libssl-dev xz-utils"
 
 case $mode in
 build) pkgs=$build_pkgs ;;
-check) pkgs="$build_pkgs $guest_pkgs $check_pkgs" ;;
-demo) pkgs="$build_pkgs $guest_pkgs" ;;
+check) pkgs="$build_pkgs $guest_pkgs $check_pkgs $torch_pkgs" ;;
+demo) pkgs="$build_pkgs $guest_pkgs $torch_pkgs" ;;
+torch) pkgs="$build_pkgs $torch_pkgs" ;;
 debug) pkgs="$build_pkgs $guest_pkgs $debug_pkgs" ;;
 bench) pkgs="$build_pkgs $guest_pkgs $bench_pkgs" ;;
 *)
-	echo "usage: $0 build|check|demo|debug|bench" >&2
+	echo "usage: $0 build|check|demo|debug|bench|torch" >&2
 	exit 2
 	;;
 esac

@@ -13,7 +13,9 @@
 #             } n3 {
 #
 # The ports are bound with tools/megalink, discovery runs, megalink-stat in
-# n1 shows the pod; then the n1-n2 link is cut and restored.
+# n1 shows the pod; then the n1-n2 link is cut and restored; pingpong runs
+# the data plane; last, examples/ddp_mlp.py trains an MLP with PyTorch DDP
+# over the megalink backend on three nodes (the pod of tests/coll/pod.sh).
 set -eu
 set -o pipefail
 
@@ -22,7 +24,7 @@ ml=$repo/tools/megalink
 mlstat=$repo/tools/megalink-stat
 hello=${ML_DEMO_HELLO_MS:-100}
 dead=${ML_DEMO_DEAD_MS:-1000}
-nsteps=8
+nsteps=9
 step=0
 
 say() {
@@ -129,10 +131,36 @@ else
 fi
 
 echo
-echo "demo: tearing down (namespaces, module)"
+echo "demo: tearing down the mesh"
 for n in 1 2 3; do
 	ip netns del "n$n"
 done
+
+say "PyTorch: examples/ddp_mlp.py, DistributedDataParallel on 3 nodes over the megalink backend"
+if ls "$repo"/plugins/torch/megalink_torch/_C*.so >/dev/null 2>&1; then
+	tools=$repo/tools
+	# shellcheck source-path=SCRIPTDIR source=../coll/pod.sh
+	. "$repo/tests/coll/pod.sh"
+	pod_up 3 || die "cannot build the 3-node pod for torch"
+	echo "  nodes mlc0 mlc1 mlc2 (megalink node ids 1-3), one rank each; import torch takes ~20 s here"
+	pids=''
+	for i in 2 1 0; do
+		ip netns exec "mlc$i" env RANK=$i WORLD_SIZE=3 MASTER_ADDR="$(pod_ip 0)" MASTER_PORT=29990 \
+			timeout 300 /usr/bin/python3 "$repo/examples/ddp_mlp.py" --backend megalink --steps 8 \
+			>"/tmp/demo-ddp.$i" 2>&1 &
+		pids="$pids $!"
+	done
+	rc=0
+	for p in $pids; do wait "$p" || rc=1; done
+	sed 's/^/  /' /tmp/demo-ddp.0
+	[ $rc = 0 ] || { cat /tmp/demo-ddp.1 /tmp/demo-ddp.2; die "examples/ddp_mlp.py failed"; }
+	pod_down
+else
+	echo "  plugins/torch not built (make torch; needs libtorch-dev): SKIPPED"
+fi
+
+echo
+echo "demo: tearing down (module)"
 i=0
 until "$repo/tests/harness/ml-unload.sh" 2>/dev/null; do
 	i=$((i + 1))
