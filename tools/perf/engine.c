@@ -588,11 +588,17 @@ static void bw_initiator(struct worker *w, uint64_t size)
 	struct wstat *st = &sh->w[w->id];
 	int inl = cfg.inl && size <= w->g.max_inline, recv = cfg.op == OP_SEND && cfg.bidir;
 	uint64_t *last_sig = calloc(w->nqps, sizeof(*last_sig));
+	uint32_t depth = cfg.depth, cq_mod = cfg.cq_mod;
 	int stop = 0;
 	uint32_t rounds = 0;
 
 	if (!last_sig)
 		die("out of memory");
+	if (cfg.depth_bytes && depth > cfg.depth_bytes / size) {
+		depth = cfg.depth_bytes / size > 2 ? (uint32_t)(cfg.depth_bytes / size) : 2;
+		if (cq_mod > depth / 4)
+			cq_mod = depth / 4 ? depth / 4 : 1;
+	}
 	for (uint32_t i = 0; i < w->nqps; i++)
 		last_sig[i] = w->qps[i].posted;
 	watch_start(w, cfg.op == OP_WRITE ? "RDMA WRITE completions" :
@@ -607,7 +613,7 @@ static void bw_initiator(struct worker *w, uint64_t size)
 			struct qp *q = &w->qps[i];
 			int batch = 0;
 
-			while (q->posted - q->completed < cfg.depth && batch < POST_BATCH) {
+			while (q->posted - q->completed < depth && batch < POST_BATCH) {
 				uint64_t m = q->posted - q->sent_base;
 				int last, sig;
 
@@ -619,7 +625,7 @@ static void bw_initiator(struct worker *w, uint64_t size)
 				} else {
 					last = !sh->end_ns && m + 1 == cfg.iters;
 				}
-				sig = last || (m + 1) % cfg.cq_mod == 0;
+				sig = last || (m + 1) % cq_mod == 0;
 				if (cfg.op == OP_READ)
 					post(q, OP_READ, in_slot(q, m), (uint32_t)size, peer_out(q, m),
 					     sig, 0);
@@ -792,7 +798,9 @@ static void worker_setup(struct worker *w)
 	if (w->g.buf == MAP_FAILED)
 		die("out of memory for a %" PRIu64 "-byte buffer", len);
 	/* send CQ: the signaled WRs that can be outstanding */
-	w->g.scq_entries = w->nqps * ((cfg.depth + cfg.cq_mod - 1) / cfg.cq_mod + 1);
+	/* (+ 5: bw_initiator's smaller default depth and cq_mod at a large size) */
+	w->g.scq_entries = w->nqps * ((cfg.depth + cfg.cq_mod - 1) / cfg.cq_mod + 1 +
+				      (cfg.depth_bytes ? 5 : 0));
 	if (cfg.lat)
 		w->g.scq_entries = 64;
 	w->g.rcq_entries = cfg.op == OP_SEND ? w->nqps * cfg.rx_depth : 1;
@@ -920,7 +928,7 @@ static void exchange_cfg(void)
 		uint64_t c[] = { 2, cfg.op, cfg.lat, cfg.transport, cfg.size, cfg.all, cfg.iters,
 				 cfg.duration_ms, cfg.qps, cfg.threads, cfg.procs, cfg.depth,
 				 cfg.cq_mod, cfg.rx_depth, cfg.event, cfg.bidir, cfg.inl,
-				 cfg.verify, cfg.timeout_s };
+				 cfg.verify, cfg.timeout_s, cfg.depth_bytes };
 		size_t n = sizeof(c) / sizeof(c[0]);
 		char why[200];
 
@@ -965,6 +973,7 @@ static void exchange_cfg(void)
 	cfg.inl = (uint32_t)v[16];
 	cfg.verify = (uint32_t)v[17];
 	cfg.timeout_s = (uint32_t)v[18];
+	cfg.depth_bytes = len >= 20 * 8 ? v[19] : 0;	/* older clients: -t as given */
 	if (!cfg.size || cfg.size > (1ull << 31) || !cfg.qps || cfg.qps > MAX_QPS ||
 	    !cfg.threads || !cfg.procs || cfg.threads > 64 || cfg.procs > 64 ||
 	    cfg.threads * cfg.procs > cfg.qps || !cfg.depth || cfg.depth > MAX_DEPTH ||

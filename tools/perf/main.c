@@ -183,8 +183,9 @@ static void usage(FILE *f)
 "                       context; the QPs are spread over them (default 1)\n"
 "      --procs N        bw: forked processes, each with its own device\n"
 "                       context and --threads threads (default 1)\n"
-"  -t, --tx-depth N     bw: work requests outstanding per QP (default 128;\n"
-"                       16 for read_bw)\n"
+"  -t, --tx-depth N     bw: work requests outstanding per QP (default 128,\n"
+"                       16 for read_bw, and at most 16 MiB of messages per\n"
+"                       QP: 2 at 8 MiB; -t N is N at every size)\n"
 "  -Q, --cq-mod N       bw: a completion every N work requests (default\n"
 "                       depth/4)\n"
 "  -r, --rx-depth N     send_*: receives posted per QP (default 16 lat, 2x\n"
@@ -571,8 +572,10 @@ static void parse_args(int argc, char **argv)
 		if (!(loc.set & SET_RX))
 			cfg.rx_depth = 16;
 	} else {
-		if (!(loc.set & SET_DEPTH))
+		if (!(loc.set & SET_DEPTH)) {
 			cfg.depth = cfg.op == OP_READ ? 16 : 128;
+			cfg.depth_bytes = DEPTH_BYTES;
+		}
 		if (!(loc.set & SET_CQMOD))
 			cfg.cq_mod = cfg.depth / 4 ? cfg.depth / 4 : 1;
 		if (cfg.cq_mod > cfg.depth)

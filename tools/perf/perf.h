@@ -18,6 +18,12 @@
 #define MAX_QPS		1024
 #define MAX_WORKERS	256
 #define MAX_DEPTH	4096
+/*
+ * Without -t, a QP keeps at most this many bytes of messages outstanding
+ * (and at least 2 messages): deep queues of large messages add nothing
+ * to the bandwidth but minutes to the drain after -D's deadline.
+ */
+#define DEPTH_BYTES	(16ull << 20)
 #define ALL_MIN		2
 #define ALL_MAX		(8u << 20)
 
@@ -38,6 +44,7 @@ struct cfg {
 	/* scale */
 	uint32_t qps, threads, procs;
 	uint32_t depth, cq_mod, rx_depth;
+	uint64_t depth_bytes;	/* default -t: at most this many bytes per QP */
 	uint32_t event, bidir, inl, verify;
 	uint32_t timeout_s;
 };
