@@ -207,10 +207,15 @@ tcp_lat() {
 }
 
 tcp_bw() {
-	local c=$1 m=$2 s=$3
-	progress "tcp iperf3 $s B writes (mtu $m)"
-	BENCH_SERVER_WAIT=1 pair iperf3 "$(f "$c" "$m" "size=$s")" iperf3 -s -B "$ip_b" -1 -- \
-		iperf3 -c "$ip_b" -B "$ip_a" -t "$secs" -l "$s" -J
+	local c=$1 m=$2 s=$3 l=$3 port
+	# iperf3 writes at most 1 MiB at a time: larger sizes are measured
+	# with 1 MiB writes (the size field still says which row it is).
+	[ "$l" -gt 1048576 ] && l=1048576
+	# a port per run: a server a failed run left behind cannot refuse the next
+	port=$((5201 + nrun % 1000))
+	progress "tcp iperf3 $s B ($l B writes, mtu $m)"
+	BENCH_SERVER_WAIT=1 pair iperf3 "$(f "$c" "$m" "size=$s" "write=$l")" iperf3 -s -B "$ip_b" -p "$port" -1 -- \
+		iperf3 -c "$ip_b" -B "$ip_a" -p "$port" -t "$secs" -l "$l" -J
 }
 
 raw_lat() {
