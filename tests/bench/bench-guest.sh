@@ -201,9 +201,11 @@ tcp_lat() {
 	local c=$1 m=$2 s=$3
 	# sockperf's smallest message is 14 bytes (its header).
 	[ "$s" -lt 14 ] && s=14
+	# a port per run, as for iperf3 (tcp_bw)
+	local port=$((12001 + nrun % 1000))
 	progress "tcp sockperf ping-pong $s B (mtu $m)"
-	BENCH_SERVER_WAIT=1 pair sockperf "$(f "$c" "$m" "size=$s")" sockperf server -i "$ip_b" --tcp -- \
-		sockperf ping-pong -i "$ip_b" --client_ip "$ip_a" --tcp -m "$s" -t "$secs"
+	BENCH_SERVER_WAIT=1 pair sockperf "$(f "$c" "$m" "size=$s")" sockperf server -i "$ip_b" -p "$port" --tcp -- \
+		sockperf ping-pong -i "$ip_b" -p "$port" --client_ip "$ip_a" --tcp -m "$s" -t "$secs"
 }
 
 tcp_bw() {
