@@ -79,9 +79,11 @@ torch: coll
 	$(MAKE) -C plugins/torch
 
 # The torch suite's full form (smoke on 2 and 3 ranks, DDP on 2, 3, 4
-# ranks against gloo); make check runs its smoke test.
+# ranks against gloo), then DDP between two guests over a QEMU socket
+# network; make check runs its smoke test.
 check-torch: modules-all guest-tests
 	@ML_TORCH_QUICK=0 tests/harness/run-in-guest.sh --kernel $${ML_TORCH_KERNEL:-6.12} --timeout 1500 -- tests/torch/run-suite.sh
+	@ML_TWOGUEST_DDP=1 tests/twoguest/run.sh $${ML_TORCH_KERNEL:-6.12}
 
 # The full collectives suite (make check runs its quick form) on both kernels.
 check-coll: modules-all guest-tests

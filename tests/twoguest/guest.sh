@@ -43,4 +43,48 @@ done
 "$repo/tests/twoguest/xfer" "$role" ml0 "$ML_OUT" "$peer" $sizes
 rc=$?
 "$tools/megalink-stat" stats
-exit $rc
+[ $rc = 0 ] || exit $rc
+[ "${ML_TWOGUEST_DDP:-0}" = 1 ] || exit 0
+
+# DDP across the two kernels (make check-torch): examples/ddp_mlp.py with
+# rank 0 in guest a and rank 1 in guest b, on megalink and then on gloo
+# over TCP on the same virtio link; guest a compares the parameters.
+py=/usr/bin/python3
+if ! "$py" -c 'import torch' 2>/dev/null || ! ls "$repo"/plugins/torch/megalink_torch/_C*.so >/dev/null 2>&1; then
+	echo "twoguest $role: *** ddp: no python3-torch or plugins/torch not built: SKIPPED ***"
+	exit 0
+fi
+rank=0
+[ "$role" = b ] && rank=1
+ip addr add "10.79.0.$((rank + 1))/24" dev "$ifname"
+k=0
+for b in megalink gloo; do
+	k=$((k + 1))
+	echo "twoguest $role: ddp: examples/ddp_mlp.py --backend $b, rank $rank of 2"
+	RANK=$rank WORLD_SIZE=2 MASTER_ADDR=10.79.0.1 MASTER_PORT=$((29600 + k)) \
+		GLOO_SOCKET_IFNAME=$ifname PYTHONUNBUFFERED=1 timeout -k 5 300 \
+		"$py" "$repo/examples/ddp_mlp.py" --backend $b --steps 10 --out "$ML_OUT/p-$b.pt" ||
+		{ echo "twoguest $role: ddp on $b FAILED"; exit 1; }
+done
+touch "$ML_OUT/ddp-done"
+[ "$role" = a ] || exit 0
+for i in $(seq 600); do
+	[ -e "$peer/ddp-done" ] && break
+	[ "$i" -lt 600 ] || { echo "twoguest a: ddp: guest b did not finish in 60 s" >&2; exit 1; }
+	sleep 0.1
+done
+"$py" - "$ML_OUT" "$peer" <<'EOF'
+import sys, torch
+mine, peer = sys.argv[1], sys.argv[2]
+def flat(path):
+    return torch.cat([t.flatten() for t in torch.load(path)]).double()
+p = {b: (flat("%s/p-%s.pt" % (mine, b)), flat("%s/p-%s.pt" % (peer, b))) for b in ("megalink", "gloo")}
+ranks = float((p["megalink"][0] - p["megalink"][1]).abs().max())
+gloo = float((p["gloo"][0] - p["gloo"][1]).abs().max())
+vs = float((p["megalink"][0] - p["gloo"][0]).abs().max())
+print("twoguest a: ddp: %d parameters; max |diff| between the guests on megalink %.3g, on gloo "
+      "%.3g; megalink vs gloo %.3g" % (p["gloo"][0].numel(), ranks, gloo, vs))
+assert ranks == 0.0, "the two guests' parameters differ on megalink"
+assert vs <= 1e-4, "megalink and gloo differ by %g" % vs
+print("twoguest a: ddp: ok")
+EOF
