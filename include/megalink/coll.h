@@ -103,7 +103,17 @@ struct ml_coll_config {
 	uint32_t slots;			/* $ML_COLL_SLOTS, 4 chunks in flight per peer */
 	uint32_t small_max;		/* $ML_COLL_SMALL_MAX, 65536: RD up to this */
 	uint32_t algo;			/* $ML_COLL_ALGO (auto|ring|rd) */
-	uint32_t reserved[6];
+	/*
+	 * Registration cache (see ml_coll_mem_release() below): user buffers
+	 * of 64 KiB and more stay registered after a call, so that the next
+	 * call on them (or on a part of them) sends straight from them with
+	 * no copy and no new pin.  Off unless a limit is set here or in the
+	 * environment: turning it on is the caller's promise that memory it
+	 * passes stays mapped until ml_coll_mem_release() or destroy.
+	 */
+	uint32_t reg_cache_mib;		/* $ML_COLL_REG_CACHE_MIB, 0: off */
+	uint32_t reg_cache_entries;	/* $ML_COLL_REG_CACHE_ENTRIES, 64 */
+	uint32_t reserved[4];
 };
 
 struct ml_coll_comm;
@@ -203,6 +213,20 @@ int ml_coll_send(struct ml_coll_comm *comm, const void *buf, size_t count,
 int ml_coll_recv(struct ml_coll_comm *comm, void *buf, size_t count,
 		 unsigned int dtype, int peer);
 
+/*
+ * The registration cache's rule about freed memory.  A registration pins
+ * the pages that were mapped at the address when it was made; if the
+ * caller frees a buffer (free() of a large block is munmap()) and a new
+ * one is mapped at the same address, a cached registration would send
+ * the old pages.  So, with the cache on, before memory that was passed to
+ * a collective is freed or unmapped the caller releases it:
+ * ml_coll_mem_release() drops every cached registration that overlaps
+ * [addr, addr + len) (addr NULL and len 0: all of them).  Returns the
+ * number dropped, or -EBUSY (nothing dropped) while an unfinished request
+ * uses one of them.  Destroying the communicator drops them all.
+ */
+int ml_coll_mem_release(struct ml_coll_comm *comm, const void *addr, size_t len);
+
 /* Statistics of a communicator (for tools and tests). */
 struct ml_coll_stats {
 	uint64_t ops;			/* operations completed */
@@ -211,7 +235,17 @@ struct ml_coll_stats {
 	uint64_t ring_ops;		/* all-reduces by algorithm */
 	uint64_t rd_ops;
 	uint64_t probes;		/* liveness probes written */
-	uint64_t reserved[9];
+	/* registration cache: lookups of a user buffer found in the cache
+	 * (also a part of a cached range) or not (then registered, unless it
+	 * is larger than the limit or registration failed: then copied) */
+	uint64_t reg_hits;
+	uint64_t reg_misses;
+	uint64_t reg_evictions;		/* dropped to stay within the limits (LRU) */
+	uint64_t reg_releases;		/* dropped by ml_coll_mem_release() */
+	uint64_t reg_entries;		/* cached now */
+	uint64_t reg_bytes;		/* bytes registered by the cache now */
+	uint64_t zc_chunks;		/* chunks sent from user memory (no copy) */
+	uint64_t reserved[2];
 };
 int ml_coll_comm_stats(const struct ml_coll_comm *comm, struct ml_coll_stats *out);
 

@@ -18,6 +18,7 @@
 #define DEF_SLOTS		4
 #define DEF_SMALL_MAX		(64u << 10)
 #define QP_RTO_MS		100
+#define DEF_REG_ENTRIES		64
 
 MLC_EXPORT void ml_coll_config_init(struct ml_coll_config *cfg)
 {
@@ -75,6 +76,7 @@ static int open_device(const char *name, struct ml_device **out)
 /* Every libmegalink destructor takes NULL, as free() does. */
 static void comm_free(struct ml_coll_comm *c)
 {
+	mlc_reg_destroy(c);
 	for (int i = 0; i < c->size; i++)
 		ml_qp_destroy(c->peers[i].qp);
 	ml_mr_dereg(c->stage_mr);
@@ -265,6 +267,21 @@ MLC_EXPORT int ml_coll_comm_create(const struct ml_coll_config *cfg, struct ml_c
 			     "peer_timeout_ms must be >= 500");
 		free(c);
 		return r;
+	}
+	{
+		uint32_t mib = cfg->reg_cache_mib ?: mlc_env_u32("ML_COLL_REG_CACHE_MIB", 0);
+		uint32_t ent = cfg->reg_cache_entries ?:
+			mlc_env_u32("ML_COLL_REG_CACHE_ENTRIES", DEF_REG_ENTRIES);
+
+		if (mib > (1u << 20) || ent < 1 || ent > 65536) {
+			free(c);
+			return mlc_fail(-EINVAL, "communicator: bad setting: %s",
+					mib > (1u << 20) ? "reg_cache_mib (ML_COLL_REG_CACHE_MIB) "
+					"must be 0..1048576" : "reg_cache_entries "
+					"(ML_COLL_REG_CACHE_ENTRIES) must be 1..65536");
+		}
+		c->reg_max_bytes = (size_t)mib << 20;
+		c->reg_max_entries = ent;
 	}
 	c->probe_ms = c->peer_timeout_ms / 5;
 	atomic_init(&c->aborted, 0);

@@ -185,6 +185,13 @@ int mlc_poll(struct ml_coll_comm *c)
 			if (p->sq_used)
 				p->sq_used--;
 			switch (type) {
+			case WR_DATA_ZC:
+				/* completions of a QP come in order: this is chunk tx_done */
+				p->zc_len[p->tx_done % c->slots] = 0;
+				if (c->zc_inflight)
+					c->zc_inflight--;
+				p->tx_done++;
+				break;
 			case WR_DATA: p->tx_done++; break;
 			case WR_CREDIT: p->credit_busy = false; break;
 			case WR_PROBE: p->probe_busy = false; break;
@@ -200,9 +207,36 @@ int mlc_poll(struct ml_coll_comm *c)
 	return c->error ? c->error : total;
 }
 
-static void do_send(struct ml_coll_comm *c, struct step *st, int *moved)
+/* Does [a, a + alen) overlap [b, b + blen)? */
+static bool overlaps(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* Does a zero-copy WRITE in flight still read a byte of [dst, dst + len)? */
+static bool zc_reads(struct ml_coll_comm *c, const char *dst, size_t len)
+{
+	if (!c->zc_inflight)
+		return false;
+	for (int i = 0; i < c->size; i++) {
+		struct peer *p = &c->peers[i];
+
+		for (uint64_t n = p->tx_done; n < p->tx_posted; n++)
+			if (overlaps(p->zc_src[n % c->slots], p->zc_len[n % c->slots], dst, len))
+				return true;
+	}
+	return false;
+}
+
+static void do_send(struct ml_coll_comm *c, struct ml_coll_req *req, struct step *st,
+		    int *moved)
 {
 	struct peer *p = &c->peers[st->send_peer];
+	/* zero copy: the step's source is a cached user registration and the
+	 * step does not receive into it (recursive doubling does) */
+	bool zc = c->reg_max_bytes && (req->ureg[0].e || req->ureg[1].e) &&
+		  !(st->recv_peer >= 0 && overlaps(st->send_buf, st->send_len,
+						   st->recv_dst, st->recv_len));
 	int posted = 0;
 
 	while (st->sent < st->send_len && !c->error) {
@@ -216,13 +250,27 @@ static void do_send(struct ml_coll_comm *c, struct step *st, int *moved)
 			break;
 		if (st->fwd && st->recvd < st->recv_len && st->recvd < st->sent + len)
 			break;
-		memcpy(send_slot(c, st->send_peer, n), st->send_buf + st->sent, len);
-		if (post_write(c, st->send_peer, WR_DATA, send_slot(c, st->send_peer, n),
-			       (uint32_t)len, c->send_mr->lkey,
-			       p->stage_addr + ((uint64_t)c->rank * c->slots + n % c->slots) * c->chunk,
-			       p->stage_rkey, 1, (IMM_DATA << IMM_TYPE_SHIFT) |
-			       (uint32_t)(n & IMM_VAL_MASK)))
-			return;
+		const char *src = st->send_buf + st->sent;
+		const struct ml_mr *mr = zc ? mlc_reg_find(req, src, len) : NULL;
+		uint64_t raddr = p->stage_addr +
+				 ((uint64_t)c->rank * c->slots + n % c->slots) * c->chunk;
+		uint32_t imm = (IMM_DATA << IMM_TYPE_SHIFT) | (uint32_t)(n & IMM_VAL_MASK);
+
+		if (mr) {
+			if (post_write(c, st->send_peer, WR_DATA_ZC, src, (uint32_t)len,
+				       mr->lkey, raddr, p->stage_rkey, 1, imm))
+				return;
+			p->zc_src[n % c->slots] = src;
+			p->zc_len[n % c->slots] = (uint32_t)len;
+			c->zc_inflight++;
+			c->stats.zc_chunks++;
+		} else {
+			memcpy(send_slot(c, st->send_peer, n), src, len);
+			if (post_write(c, st->send_peer, WR_DATA, send_slot(c, st->send_peer, n),
+				       (uint32_t)len, c->send_mr->lkey, raddr, p->stage_rkey, 1,
+				       imm))
+				return;
+		}
 		p->tx_posted++;
 		st->sent += len;
 		c->stats.bytes_sent += len;
@@ -255,6 +303,8 @@ static void do_recv(struct ml_coll_comm *c, struct ml_coll_req *req, struct step
 		}
 		if (st->send_first && st->sent < st->send_len && st->sent < st->recvd + len)
 			break;
+		if (zc_reads(c, st->recv_dst + st->recvd, len))
+			break;		/* lands on bytes a WRITE still sends: after it */
 		if (st->rop == RX_COPY)
 			memcpy(st->recv_dst + st->recvd, src, len);
 		else if (st->in_first)
@@ -280,6 +330,7 @@ static void finish(struct ml_coll_req *req)
 		mlc_divide(req->avg_buf, req->avg_count, req->dtype, req->comm->size);
 	req->status = 1;
 	req->comm->stats.ops++;
+	mlc_reg_put(req);
 }
 
 /* Advance @req (the oldest of its communicator) as far as it goes now. */
@@ -293,6 +344,7 @@ int mlc_req_progress(struct ml_coll_req *req)
 			memmove(req->pre_dst, req->pre_src, req->pre_len);
 		req->cur = 0;
 		req->last_progress_ns = mlc_now_ns();
+		mlc_reg_acquire(req);
 	}
 	do {
 		moved = 0;
@@ -300,11 +352,11 @@ int mlc_req_progress(struct ml_coll_req *req)
 			struct step *st = &req->steps[req->cur];
 
 			if (st->send_peer >= 0)
-				do_send(c, st, &moved);
+				do_send(c, req, st, &moved);
 			if (st->recv_peer >= 0)
 				do_recv(c, req, st, &moved);
 			if (st->send_peer >= 0 && st->fwd && st->sent < st->send_len)
-				do_send(c, st, &moved);
+				do_send(c, req, st, &moved);
 			if (st->sent < st->send_len || st->recvd < st->recv_len)
 				break;
 			req->cur++;
@@ -317,7 +369,12 @@ int mlc_req_progress(struct ml_coll_req *req)
 	} while (moved && req->cur < req->nsteps && !c->error);
 	if (c->error)
 		return c->error;
-	if (req->cur == req->nsteps && req->status == 0)
+	/* no zero-copy WRITE may still read the caller's memory when it is done */
+	if (req->cur == req->nsteps && req->status == 0 && c->zc_inflight && mlc_poll(c) > 0)
+		req->last_progress_ns = mlc_now_ns();
+	if (c->error)
+		return c->error;
+	if (req->cur == req->nsteps && req->status == 0 && !c->zc_inflight)
 		finish(req);
 	return req->status;
 }

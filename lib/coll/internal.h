@@ -17,6 +17,15 @@
  *    no longer answers and the QP fails with "retry exceeded", naming it.
  * Every message with an immediate consumes one zero-SGE receive, reposted
  * at once.
+ *
+ * Zero copy (registration cache on, regcache.c): a chunk whose source lies
+ * in a cached registration of the user's buffer is written from there
+ * instead of through the send slot.  Its bytes must not change until the
+ * WRITE completes (a retransmission reads them again), so a receive never
+ * lands on a byte range that a zero-copy WRITE still reads (do_recv), and
+ * a request finishes (its copies, AVG's division, the caller's turn) only
+ * when no zero-copy WRITE is in flight.  Slot numbering is unchanged: the
+ * receiver cannot tell the two apart.
  */
 #ifndef ML_COLL_INTERNAL_H
 #define ML_COLL_INTERNAL_H
@@ -42,6 +51,7 @@
 #define WR_PROBE	3u
 #define WR_ABORT	4u
 #define WR_RECV		5u
+#define WR_DATA_ZC	6u	/* a data chunk sent from a user MR */
 #define WR_ID(type, peer)	(((uint64_t)(peer) << 8) | (type))
 
 #define MSG_LEN		256	/* abort reason text */
@@ -95,6 +105,9 @@ struct peer {
 	uint64_t rx_arrived;		/* data immediates seen */
 	uint64_t rx_consumed;		/* chunks processed */
 	uint32_t rx_len[32];		/* byte_len per slot (slots <= 32) */
+	/* zero-copy chunks in flight, by send slot: the user bytes they read */
+	const char *zc_src[32];
+	uint32_t zc_len[32];
 	bool probe_busy;
 	bool credit_busy;		/* a credit write is in flight */
 	uint64_t credit_pending;	/* latest count to send */
@@ -120,6 +133,23 @@ struct step {
 	size_t sent, recvd;
 };
 
+/* A cached registration (regcache.c). */
+struct reg_entry {
+	struct reg_entry *prev, *next;	/* most recently used first */
+	const char *addr;
+	size_t len;
+	struct ml_mr *mr;
+	uint32_t busy;			/* unfinished requests using it */
+};
+
+/* A user buffer of a request that may be sent from in place. */
+struct ureg {
+	const char *addr;
+	size_t len;
+	struct reg_entry *e;		/* held while the request is unfinished */
+};
+#define REQ_UREGS	2
+
 enum req_kind { RK_ALLREDUCE, RK_RS, RK_AG, RK_BCAST, RK_REDUCE, RK_A2A,
 		RK_BARRIER, RK_SEND, RK_RECV };
 
@@ -144,6 +174,7 @@ struct ml_coll_req {
 	const char *copy_src;
 	size_t copy_len;
 	uint64_t last_progress_ns;
+	struct ureg ureg[REQ_UREGS];
 	char err[256];
 };
 
@@ -163,6 +194,11 @@ struct ml_coll_comm {
 	int error;			/* sticky */
 	char errmsg[256];
 	uint64_t last_probe_ns;
+	/* registration cache (regcache.c) */
+	struct reg_entry *reg_head, *reg_tail;
+	size_t reg_max_bytes;		/* 0: the cache is off */
+	uint32_t reg_max_entries;
+	uint32_t zc_inflight;		/* zero-copy WRITEs not completed */
 	struct ml_coll_stats stats;
 };
 
@@ -188,5 +224,12 @@ int mlc_comm_break(struct ml_coll_comm *comm, int err, const char *fmt, ...)
 void mlc_send_abort(struct ml_coll_comm *comm);
 int mlc_poll(struct ml_coll_comm *comm);
 int mlc_wait_event(struct ml_coll_comm *comm, struct ml_coll_req *req);
+
+/* regcache.c */
+#define REG_MIN		(64u << 10)	/* smaller buffers always go through the slots */
+void mlc_reg_acquire(struct ml_coll_req *req);
+void mlc_reg_put(struct ml_coll_req *req);
+void mlc_reg_destroy(struct ml_coll_comm *comm);
+const struct ml_mr *mlc_reg_find(const struct ml_coll_req *req, const char *p, size_t len);
 
 #endif

@@ -80,6 +80,13 @@ static struct ml_coll_req *new_req(struct ml_coll_comm *c, int kind, int nsteps,
 	return r;
 }
 
+/* A user buffer @r may send from in place (registration cache). */
+static void ureg(struct ml_coll_req *r, int i, const void *addr, size_t len)
+{
+	r->ureg[i].addr = addr;
+	r->ureg[i].len = len;
+}
+
 static struct step *add_step(struct ml_coll_req *r)
 {
 	struct step *s = &r->steps[r->nsteps++];
@@ -241,6 +248,7 @@ MLC_EXPORT int ml_coll_allreduce_start(struct ml_coll_comm *c, const void *sendb
 	r->pre_len = bytes;
 	r->avg_buf = recvbuf;
 	r->avg_count = count;
+	ureg(r, 0, recvbuf, bytes);
 	if (c->size > 1 && count) {
 		unsigned int algo = c->algo;
 
@@ -319,6 +327,7 @@ MLC_EXPORT int ml_coll_allgather_start(struct ml_coll_comm *c, const void *sendb
 	r->pre_dst = rb + (size_t)me * bytes;
 	r->pre_src = sendbuf;
 	r->pre_len = bytes;
+	ureg(r, 0, recvbuf, bytes * (size_t)n);
 	for (int k = 0; k < n - 1 && bytes; k++) {
 		struct step *s = add_step(r);
 
@@ -357,6 +366,8 @@ MLC_EXPORT int ml_coll_broadcast_start(struct ml_coll_comm *c, void *buf, size_t
 	r = new_req(c, RK_BCAST, 2, dtype, 0);
 	if (!r)
 		return nomem(r, call);
+	if (pos < n - 1)		/* the last of the chain only receives */
+		ureg(r, 0, buf, bytes);
 	if (n > 1 && bytes) {
 		struct step *s = add_step(r);
 
@@ -395,6 +406,8 @@ MLC_EXPORT int ml_coll_reduce_start(struct ml_coll_comm *c, const void *sendbuf,
 	r = new_req(c, RK_REDUCE, 2, dtype, op);
 	if (!r)
 		return nomem(r, call);
+	if (pos == 0)			/* the others send what they reduced */
+		ureg(r, 0, sendbuf, bytes);
 	if (c->rank == root) {
 		r->pre_dst = recvbuf;
 		r->pre_src = sendbuf;
@@ -455,6 +468,8 @@ MLC_EXPORT int ml_coll_alltoall_start(struct ml_coll_comm *c, const void *sendbu
 			return nomem(r, call);
 		memcpy(r->scratch, sendbuf, bytes * (size_t)n);
 		sb = r->scratch;
+	} else {
+		ureg(r, 0, sendbuf, bytes * (size_t)n);
 	}
 	r->pre_dst = rb + (size_t)me * bytes;
 	r->pre_src = sb + (size_t)me * bytes;
@@ -506,6 +521,8 @@ static int p2p(struct ml_coll_comm *c, void *buf, size_t count, unsigned int dty
 	r = new_req(c, is_send ? RK_SEND : RK_RECV, 1, dtype, 0);
 	if (!r)
 		return nomem(r, call);
+	if (is_send)
+		ureg(r, 0, buf, bytes);
 	if (bytes) {
 		struct step *s = add_step(r);
 
@@ -594,6 +611,7 @@ static void fail_all(struct ml_coll_comm *c)
 			continue;
 		q->status = c->error;
 		snprintf(q->err, sizeof(q->err), "%s", c->errmsg);
+		mlc_reg_put(q);
 	}
 }
 
@@ -655,6 +673,7 @@ static void req_release(struct ml_coll_req *r)
 				c->tail = prev;
 		}
 	}
+	mlc_reg_put(r);
 	free(r->steps);
 	free(r->scratch);
 	free(r);

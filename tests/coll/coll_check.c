@@ -9,6 +9,9 @@
  *   coll_check overlap -n RANKS             non-blocking requests and compute
  *   coll_check kill    -n RANKS             rank 1 SIGKILLed mid all-reduce
  *   coll_check abort   -n RANKS             ml_coll_abort() from another thread
+ *   coll_check regcache -n RANKS            the registration cache: hits, limits,
+ *                                           release, a buffer mapped again at the
+ *                                           same address, every op from user memory
  *   coll_check args                         bad arguments (no peers needed)
  *
  * Each mode prints one line per failed check and ends with
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +41,7 @@ static int nranks = 2, port = 29500, me = -1;
 static const char *ns_prefix = "mlc", *addr = "10.78.0.1";
 static long checks, failures;
 static int verbose;
+static uint32_t join_reg_mib, join_reg_entries;	/* regcache mode */
 
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void failf(const char *fmt, ...)
@@ -102,6 +107,8 @@ static struct ml_coll_comm *join(int rank, int size)
 	cfg.size = size;
 	cfg.addr = addr;
 	cfg.port = (uint16_t)port;
+	cfg.reg_cache_mib = join_reg_mib;
+	cfg.reg_cache_entries = join_reg_entries;
 	r = ml_coll_comm_create(&cfg, &c);
 	if (r) {
 		failf("comm create: %s", ml_coll_last_error());
@@ -467,6 +474,271 @@ static void overlap(struct ml_coll_comm *c)
 	printf("rank %d: overlap: %ld compute slices while 6 all-reduces ran\n", me, polls);
 }
 
+/* ---- the registration cache ---- */
+
+static struct ml_coll_stats st_now(struct ml_coll_comm *c)
+{
+	struct ml_coll_stats s;
+
+	memset(&s, 0, sizeof(s));
+	check(!ml_coll_comm_stats(c, &s), "stats: %s", ml_coll_last_error());
+	return s;
+}
+
+/* An anonymous mapping of @bytes, at @at if given (MAP_FIXED_NOREPLACE). */
+static int32_t *map_at(size_t bytes, void *at)
+{
+	void *p = mmap(at, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+
+	if (p == MAP_FAILED) {
+		check(0, "mmap %zu bytes%s: %s", bytes, at ? " at the old address" : "",
+		      strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* rank r's element i of round @salt, and the sum over ranks */
+static int32_t rv(int r, size_t i, int salt)
+{
+	return (int32_t)(r * 7 + (int)(i % 1000003) + salt * 13);
+}
+
+static int32_t rsum(size_t i, int salt)
+{
+	int32_t t = 0;
+
+	for (int r = 0; r < nranks; r++)
+		t += rv(r, i, salt);
+	return t;
+}
+
+/* in-place int32 sum all-reduce of a[off .. off + cnt), checked exactly */
+static int ar_check(struct ml_coll_comm *c, int32_t *a, size_t off, size_t cnt, int salt,
+		    const char *what)
+{
+	for (size_t i = 0; i < cnt; i++)
+		a[off + i] = rv(me, off + i, salt);
+	if (ml_coll_allreduce(c, a + off, a + off, cnt, ML_COLL_INT32, ML_COLL_SUM)) {
+		check(0, "%s: all-reduce: %s", what, ml_coll_last_error());
+		return 0;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		if (a[off + i] != rsum(off + i, salt)) {
+			check(0, "%s: element %zu is %d, expected %d", what, off + i, a[off + i],
+			      rsum(off + i, salt));
+			return 0;
+		}
+	}
+	checks++;
+	return 1;
+}
+
+#define ULL(x) ((unsigned long long)(x))
+
+/*
+ * Run with reg_cache_mib 2 and reg_cache_entries 3 (main): large buffers
+ * are sent from user memory; repeated calls hit; a sub-range hits; limits
+ * evict; release drops, and a buffer mapped again at the same address
+ * gives exact results (were the old registration kept, the old pages
+ * would be sent: the test would see the previous round's sums).
+ */
+static void regcache(struct ml_coll_comm *c)
+{
+	const size_t MB = 1 << 20, CNT = MB / 4;
+	struct ml_coll_stats s0, s1;
+	struct ml_coll_req *req;
+	int32_t *a, *b, *x[3], *y, *big, *in, *out;
+	int salt = 1, r;
+
+	/* 1. the same 1 MiB buffer four times: one miss, three hits, zero copy */
+	a = map_at(MB, NULL);
+	if (!a)
+		return;
+	s0 = st_now(c);
+	for (int k = 0; k < 4; k++)
+		ar_check(c, a, 0, CNT, salt++, "repeated");
+	s1 = st_now(c);
+	check(s1.reg_misses - s0.reg_misses == 1 && s1.reg_hits - s0.reg_hits == 3,
+	      "4 all-reduces on one buffer: %llu misses, %llu hits (1 and 3 expected)",
+	      ULL(s1.reg_misses - s0.reg_misses), ULL(s1.reg_hits - s0.reg_hits));
+	check(s1.reg_entries == 1 && s1.reg_bytes == MB, "cached: %llu entries, %llu bytes",
+	      ULL(s1.reg_entries), ULL(s1.reg_bytes));
+	check(s1.zc_chunks > s0.zc_chunks, "no chunk was sent from user memory");
+
+	/* 2. a part of it: a hit, no new entry */
+	s0 = s1;
+	ar_check(c, a, 16384, CNT / 2, salt++, "sub-range");
+	s1 = st_now(c);
+	check(s1.reg_hits == s0.reg_hits + 1 && s1.reg_misses == s0.reg_misses &&
+	      s1.reg_entries == 1, "sub-range: hits %+lld, misses %+lld, %llu entries",
+	      (long long)(s1.reg_hits - s0.reg_hits), (long long)(s1.reg_misses - s0.reg_misses),
+	      ULL(s1.reg_entries));
+
+	/* 3. release while a request uses it: -EBUSY; after it: dropped */
+	for (size_t i = 0; i < CNT; i++)
+		a[i] = rv(me, i, salt);
+	r = ml_coll_allreduce_start(c, a, a, CNT, ML_COLL_INT32, ML_COLL_SUM, &req);
+	check(!r, "start: %s", ml_coll_last_error());
+	if (!r) {
+		r = ml_coll_mem_release(c, a, 4096);
+		check(r == -EBUSY || ml_coll_test(req) == 1,
+		      "release of a buffer in use returned %d, not -EBUSY", r);
+		check(!ml_coll_wait(req), "wait: %s", ml_coll_last_error());
+		for (size_t i = 0; i < CNT; i++) {
+			if (a[i] != rsum(i, salt)) {
+				check(0, "non-blocking: element %zu is %d", i, a[i]);
+				break;
+			}
+		}
+	}
+	salt++;
+	s0 = st_now(c);
+	r = ml_coll_mem_release(c, (char *)a + 8192, 100);	/* any overlap drops it */
+	s1 = st_now(c);
+	check(r == 1 && s1.reg_entries == 0 && s1.reg_bytes == 0 &&
+	      s1.reg_releases == s0.reg_releases + 1,
+	      "release returned %d (1 expected), %llu entries left", r, ULL(s1.reg_entries));
+
+	/* 4. freed and mapped again at the same address, new contents: exact */
+	munmap(a, MB);
+	b = map_at(MB, a);
+	if (b) {
+		check(b == a, "the new mapping is not at the old address");
+		s0 = st_now(c);
+		ar_check(c, b, 0, CNT, salt++, "remapped at the same address");
+		s1 = st_now(c);
+		check(s1.reg_misses == s0.reg_misses + 1, "remapped buffer: not a miss");
+		check(ml_coll_mem_release(c, b, MB) == 1, "release after remap: %s",
+		      ml_coll_last_error());
+		munmap(b, MB);
+	}
+
+	/* 5. the entry limit (3): a fourth buffer evicts the oldest */
+	for (int k = 0; k < 3; k++)
+		x[k] = map_at(MB / 4, NULL);
+	y = map_at(MB / 4, NULL);
+	if (x[0] && x[1] && x[2] && y) {
+		s0 = st_now(c);
+		for (int k = 0; k < 3; k++)
+			ar_check(c, x[k], 0, CNT / 4, salt++, "entry limit");
+		ar_check(c, y, 0, CNT / 4, salt++, "entry limit (4th buffer)");
+		ar_check(c, x[0], 0, CNT / 4, salt++, "entry limit (evicted buffer)");
+		s1 = st_now(c);
+		check(s1.reg_evictions - s0.reg_evictions == 2 && s1.reg_entries == 3 &&
+		      s1.reg_misses - s0.reg_misses == 5,
+		      "entry limit 3: %llu evictions (2 expected), %llu entries, %llu misses (5)",
+		      ULL(s1.reg_evictions - s0.reg_evictions), ULL(s1.reg_entries),
+		      ULL(s1.reg_misses - s0.reg_misses));
+	}
+	r = ml_coll_mem_release(c, NULL, 0);
+	check(r == 3, "release of everything: %d (3 expected) %s", r, r < 0 ? ml_coll_last_error() : "");
+
+	/* 6. the byte limit (2 MiB): a 3 MiB buffer is not cached; two halves
+	 * of 1.5 MiB do not fit together */
+	big = map_at(3 * MB, NULL);
+	if (big) {
+		s0 = st_now(c);
+		ar_check(c, big, 0, 3 * CNT, salt++, "larger than the cache");
+		ar_check(c, big, 0, 3 * CNT / 2, salt++, "1.5 MiB");
+		ar_check(c, big, 3 * CNT / 2, 3 * CNT / 2, salt++, "the other 1.5 MiB");
+		s1 = st_now(c);
+		check(s1.reg_misses - s0.reg_misses == 3 && s1.reg_evictions - s0.reg_evictions == 1 &&
+		      s1.reg_entries == 1 && s1.reg_bytes <= 2 * MB,
+		      "byte limit: %llu misses (3), %llu evictions (1), %llu entries, %llu bytes",
+		      ULL(s1.reg_misses - s0.reg_misses), ULL(s1.reg_evictions - s0.reg_evictions),
+		      ULL(s1.reg_entries), ULL(s1.reg_bytes));
+		check(ml_coll_mem_release(c, big, 3 * MB) == 1, "release big: %s",
+		      ml_coll_last_error());
+		munmap(big, 3 * MB);
+	}
+
+	/* 7. every collective that sends from user memory, twice, exact */
+	in = map_at(MB, NULL);
+	out = map_at(MB * (size_t)nranks, NULL);
+	size_t blk = CNT / 4;	/* all-gather: per-rank block; all-to-all: whole buffer */
+	size_t a2a = blk / (size_t)nranks;
+
+	for (int round = 0; round < 2 && in && out; round++) {
+		int ok;
+
+		s0 = st_now(c);
+		for (size_t i = 0; i < blk; i++)
+			in[i] = rv(me, i, salt);
+		check(!ml_coll_allgather(c, in, out, blk, ML_COLL_INT32), "all-gather: %s",
+		      ml_coll_last_error());
+		ok = 1;
+		for (int j = 0; j < nranks && ok; j++)
+			for (size_t i = 0; i < blk && ok; i++)
+				ok = out[(size_t)j * blk + i] == rv(j, i, salt);
+		check(ok, "all-gather from user memory: wrong result (round %d)", round);
+
+		for (size_t i = 0; i < CNT; i++)
+			in[i] = me == 1 ? rv(9, i, salt) : -1;
+		check(!ml_coll_broadcast(c, in, CNT, ML_COLL_INT32, 1), "broadcast: %s",
+		      ml_coll_last_error());
+		ok = 1;
+		for (size_t i = 0; i < CNT && ok; i++)
+			ok = in[i] == rv(9, i, salt);
+		check(ok, "broadcast from user memory: wrong result (round %d)", round);
+
+		for (size_t i = 0; i < CNT; i++)
+			in[i] = rv(me, i, salt);
+		check(!ml_coll_reduce(c, in, out, CNT, ML_COLL_INT32, ML_COLL_SUM, 0), "reduce: %s",
+		      ml_coll_last_error());
+		ok = 1;
+		for (size_t i = 0; i < CNT && ok && me == 0; i++)
+			ok = out[i] == rsum(i, salt);
+		check(ok, "reduce from user memory: wrong result (round %d)", round);
+
+		/* all-to-all: block j of out goes to rank j */
+		for (size_t i = 0; i < a2a * (size_t)nranks; i++)
+			out[i] = rv(me, i, salt);
+		check(!ml_coll_alltoall(c, out, in, a2a, ML_COLL_INT32), "all-to-all: %s",
+		      ml_coll_last_error());
+		ok = 1;
+		for (int j = 0; j < nranks && ok; j++)
+			for (size_t i = 0; i < a2a && ok; i++)
+				ok = in[(size_t)j * a2a + i] == rv(j, (size_t)me * a2a + i, salt);
+		check(ok, "all-to-all from user memory: wrong result (round %d)", round);
+
+		if (me < 2) {
+			for (size_t i = 0; i < CNT; i++)
+				in[i] = me == 0 ? rv(5, i, salt) : 0;
+			r = me == 0 ? ml_coll_send(c, in, CNT, ML_COLL_INT32, 1) :
+				      ml_coll_recv(c, in, CNT, ML_COLL_INT32, 0);
+			check(!r, "send/recv: %s", ml_coll_last_error());
+			ok = 1;
+			for (size_t i = 0; i < CNT && ok; i++)
+				ok = in[i] == rv(5, i, salt);
+			check(ok, "send/recv from user memory: wrong result (round %d)", round);
+		}
+		check(!ml_coll_barrier(c), "barrier: %s", ml_coll_last_error());
+		s1 = st_now(c);
+		if (round == 1)
+			check(s1.reg_hits > s0.reg_hits && s1.reg_misses == s0.reg_misses,
+			      "second round of every op: %llu hits, %llu misses (0 expected)",
+			      ULL(s1.reg_hits - s0.reg_hits), ULL(s1.reg_misses - s0.reg_misses));
+		salt++;
+	}
+	s1 = st_now(c);
+	printf("rank %d: regcache: %llu hits, %llu misses, %llu evictions, %llu releases, "
+	       "%llu zero-copy chunks\n", me, ULL(s1.reg_hits), ULL(s1.reg_misses),
+	       ULL(s1.reg_evictions), ULL(s1.reg_releases), ULL(s1.zc_chunks));
+	/* bad arguments */
+	check(ml_coll_mem_release(NULL, in, 1) == -EINVAL, "release with comm NULL");
+	check(ml_coll_mem_release(c, NULL, 10) == -EINVAL, "release of NULL, 10 bytes");
+	check(ml_coll_mem_release(c, (void *)-4096l, 8192) == -EINVAL, "release that wraps");
+	check(ml_coll_mem_release(c, NULL, 0) >= 0, "final release: %s", ml_coll_last_error());
+	check(st_now(c).reg_entries == 0, "entries left after releasing everything");
+	/* destroy (main) drops what is cached: leave one entry to it */
+	if (in)
+		ar_check(c, in, 0, CNT, salt++, "before destroy");
+	check(st_now(c).reg_entries == 1, "the last all-reduce left no entry for destroy");
+	/* the caller's side of the contract: destroy (main) before munmap */
+}
+
 /* Object counts of this node's device: all zero after destroy. */
 static void counts_zero(const char *when)
 {
@@ -684,13 +956,21 @@ int main(int argc, char **argv)
 		return failures ? 1 : 0;
 	}
 	if (strcmp(mode, "matrix") && strcmp(mode, "overlap") && strcmp(mode, "kill") &&
-	    strcmp(mode, "abort") && strcmp(mode, "mismatch")) {
-		fprintf(stderr, "usage: coll_check matrix|overlap|kill|abort|mismatch|args "
+	    strcmp(mode, "abort") && strcmp(mode, "mismatch") && strcmp(mode, "regcache")) {
+		fprintf(stderr, "usage: coll_check matrix|overlap|kill|abort|mismatch|regcache|args "
 			"[-n RANKS] [-p PORT] [-a ADDR] [-s NETNS_PREFIX]\n");
 		return 2;
 	}
 	if (nranks < 1 || nranks > 8)
 		return 2;
+	if (!strcmp(mode, "regcache")) {
+		if (nranks < 2) {
+			fprintf(stderr, "coll_check regcache: needs -n 2 or more\n");
+			return 2;
+		}
+		join_reg_mib = 2;
+		join_reg_entries = 3;
+	}
 	if (pipe(pfd))
 		return 1;
 	int res[2];
@@ -720,6 +1000,8 @@ int main(int argc, char **argv)
 				} else if (!strcmp(mode, "abort")) {
 					abort_mode(c);
 					c = NULL;
+				} else if (!strcmp(mode, "regcache")) {
+					regcache(c);
 				} else {
 					mismatch(c);
 				}

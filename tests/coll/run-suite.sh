@@ -13,6 +13,7 @@
 # argument checks, the op x dtype x count matrix on 1..4 ranks, overlap,
 # mismatched counts, abort from a thread, a rank killed mid all-reduce;
 # checks the kernel log; ends with "coll: N passed, N failed".
+# The registration cache's test (regcache) runs on 2 and 4 ranks.
 #
 # Environment: ML_COLL_SIZES ("1 2 3 4"), ML_COLL_PARTS (all).
 set -u
@@ -33,7 +34,7 @@ if [ "${ML_COLL_QUICK:-0}" = 1 ]; then
 	echo "coll: quick form (ML_COLL_QUICK=1): matrix on $ML_COLL_SIZES ranks, perf of $perf_colls"
 fi
 sizes=${ML_COLL_SIZES:-1 2 3 4}
-parts=${ML_COLL_PARTS:-args matrix overlap mismatch abort kill perf}
+parts=${ML_COLL_PARTS:-args matrix overlap regcache mismatch abort kill perf}
 perf=$repo/tools/coll/megalink-coll-perf
 passed=0 failed=0
 
@@ -122,6 +123,11 @@ for p in $parts; do
 			ML_COLL_SMALL_MAX=4096 ML_COLL_CHUNK=32768 run "matrix-$n" matrix -n "$n" ${ML_COLL_VERBOSE:+-v}
 		done ;;
 	overlap) run overlap-3 overlap -n 3 ;;
+	regcache)
+		# the registration cache (2 MiB, 3 entries): hits, limits, release,
+		# a buffer mapped again at the same address, every op zero copy
+		run regcache-2 regcache -n 2
+		run regcache-4 regcache -n 4 ;;
 	mismatch) ML_COLL_TIMEOUT_MS=20000 run mismatch-2 mismatch -n 2 ;;
 	abort) run abort-3 abort -n 3 ;;
 	kill) ML_COLL_PEER_TIMEOUT_MS=10000 ML_COLL_CHUNK=65536 run kill-4 kill -n 4 ;;
