@@ -9,6 +9,7 @@
 #   make check-hostile   the fuzzers on Debian's 6.12, short (part of make check)
 #   make demo            boots a guest and shows a three-node pod
 #   make bench           megalink vs soft-RoCE and TCP on one link (BENCH_KERNEL=6.1|6.12)
+#   make bench-coll      all-reduce and DDP: megalink vs gloo over TCP on 2 and 4 pod nodes
 #   make plugins         the NCCL net plugin (plugins/nccl)
 #   make torch           the PyTorch backend (plugins/torch; skipped loudly without libtorch-dev)
 #   make check-torch     its whole suite (3 and 4 ranks, DDP vs gloo) on 6.12
@@ -31,7 +32,7 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples plugins coll torch check-coll check-torch guest-tests clean install \
-	check check-debug check-hostile check-unit check-guest demo bench deps dkms-install sparse checkpatch
+	check check-debug check-hostile check-unit check-guest demo bench bench-coll deps dkms-install sparse checkpatch
 
 all: modules lib tools examples plugins coll torch
 
@@ -136,6 +137,11 @@ demo:
 # A benchmark, not a test: build/bench/<release>/ (tests/bench/README.md).
 bench:
 	@scripts/bench.sh
+
+# The collectives against gloo through torch.distributed and with
+# megalink-coll-perf: build/bench/<release>/coll* (tests/bench/README.md).
+bench-coll:
+	@scripts/bench-coll.sh
 
 clean:
 	-scripts/kbuild.sh clean

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh build|check|demo|debug|bench|torch
+# deps.sh build|check|demo|debug|bench|bench-coll|torch
 #
 # Makes sure the Debian packages that `make MODE` needs are installed.
 # Root: installs what is missing (apt-get update once, then
@@ -27,6 +27,8 @@ torch_pkgs="python3-torch libtorch-dev pybind11-dev python3-dev g++ bc"
 # make bench: the baselines (soft-RoCE through perftest, TCP through sockperf
 # and iperf3), netem for loss, and the plots.
 bench_pkgs="rdma-core ibverbs-providers perftest iperf3 sockperf python3-matplotlib jq ethtool"
+# make bench-coll: the collectives against gloo through PyTorch, JSON, the plot.
+bench_coll_pkgs="jq python3-matplotlib"
 # make check-debug: builds a kernel from linux-source-6.12.
 debug_pkgs="linux-source-6.12 flex bison bc libelf-dev libssl-dev xz-utils"
 
@@ -37,8 +39,9 @@ demo) pkgs="$build_pkgs $guest_pkgs $torch_pkgs" ;;
 torch) pkgs="$build_pkgs $torch_pkgs" ;;
 debug) pkgs="$build_pkgs $guest_pkgs $debug_pkgs" ;;
 bench) pkgs="$build_pkgs $guest_pkgs $bench_pkgs" ;;
+bench-coll) pkgs="$build_pkgs $guest_pkgs $torch_pkgs $bench_coll_pkgs" ;;
 *)
-	echo "usage: $0 build|check|demo|debug|bench|torch" >&2
+	echo "usage: $0 build|check|demo|debug|bench|bench-coll|torch" >&2
 	exit 2
 	;;
 esac
