@@ -51,7 +51,7 @@ out="$ML_BUILD_DIR/bench/$krel${ML_BENCH_TAG:+-$ML_BENCH_TAG}"
 rm -rf "$out"
 mkdir -p "$out"
 export ML_BENCH_QUICK="${ML_BENCH_QUICK:-0}"
-step "boot $krel and run the benchmarks (about 10 minutes; ML_BENCH_QUICK=1: 1)" -- \
+step "boot $krel and run the benchmarks (about 15 minutes; ML_BENCH_QUICK=1: about one)" -- \
 	"$ML_HARNESS_DIR/run-in-guest.sh" --kernel "$krel" --timeout "${ML_BENCH_TIMEOUT:-1500}" \
 	--out "$out/guest" -- tests/bench/bench-guest.sh
 cp "$out/guest/bench/results.jsonl" "$out/results.jsonl"
