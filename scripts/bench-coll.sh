@@ -50,7 +50,7 @@ rm -rf "$out/guest-coll" "$out"/coll*
 mkdir -p "$out"
 # 4 ranks of python3-torch with 64 MiB tensors: more than the harness's 2 GiB
 export ML_GUEST_MEM=${ML_GUEST_MEM:-4096}
-step "boot $krel and run the collectives against gloo (about 15 minutes)" -- \
+step "boot $krel and run the collectives against gloo (about 6 minutes)" -- \
 	"$ML_HARNESS_DIR/run-in-guest.sh" --kernel "$krel" --timeout "${ML_BENCH_TIMEOUT:-1500}" \
 	--out "$out/guest-coll" -- tests/bench/coll-guest.sh
 cp "$out/guest-coll/bench-coll/coll-results.jsonl" "$out/coll-results.jsonl"
