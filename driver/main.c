@@ -147,6 +147,7 @@ static void __exit ml_exit(void)
 {
 	/* Devices first, so that their last notifications still go out. */
 	ml_dev_destroy_all();
+	ml_stats_exit();
 	ml_genl_exit();
 	ml_port_notifier_exit();
 	ml_chardev_exit();

@@ -130,6 +130,7 @@ static struct ml_port *ml_port_alloc(struct ml_dev *dev, u32 index,
 	port->pt.dev = netdev;
 	port->pt.func = ml_rx;
 	port->pt.af_packet_priv = port;
+	ml_stats_adopt(port);
 	return port;
 }
 
@@ -246,6 +247,7 @@ void ml_port_unbind(struct ml_port *port)
 
 	pr_info("%s: port %u (%s) unbound\n", dev->name, port->index,
 		port->netdev->name);
+	ml_stats_retire(port);
 	ml_port_free(port);
 }
 

@@ -29,6 +29,9 @@ struct ml_dev;
  * @link_up: carrier up and at least one neighbour alive; @lock
  * @dying: set once removal started; the timer stops re-arming
  * @stats: per-CPU counters (stats.h)
+ * @base: totals carried over from an earlier binding of the same device
+ *	and netdev names (stats.c); written under RTNL before the port is
+ *	published, constant afterwards
  */
 struct ml_port {
 	struct ml_dev *dev;
@@ -45,6 +48,7 @@ struct ml_port {
 	bool link_up;
 	bool dying;
 	struct ml_pcpu_stats __percpu *stats;
+	u64 base[__ML_STAT_MAX];
 };
 
 int ml_port_bind(struct net_device *netdev, struct ml_dev *dev, u32 node_id,

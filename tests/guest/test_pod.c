@@ -654,6 +654,71 @@ START_TEST(test_stats_count_hellos)
 }
 END_TEST
 
+/*
+ * Counters survive an unbind and a rebind of the same netdev into a
+ * device of the same name (the names a scraper labels them with): once
+ * with the device staying (node 0 keeps its other port) and once with
+ * the device destroyed and created again.
+ */
+START_TEST(test_stats_monotonic_across_rebind)
+{
+	static const int stats[] = { ML_STAT_TX_FRAMES, ML_STAT_TX_BYTES,
+				     ML_STAT_TX_HELLO, ML_STAT_RX_HELLO,
+				     ML_STAT_LINK_UP, ML_STAT_NEIGH_FOUND };
+	uint64_t before[ARRAY_SIZE(stats)];
+	struct pod_node *n0;
+	struct port_info pi;
+	struct pod p;
+	unsigned int i;
+
+	pod_create(&p, 3, HELLO, DEAD);
+	if (p.bridge) {
+		tskip("test_stats_monotonic_across_rebind",
+		      "no multi-port devices: nothing to rebind into");
+		pod_destroy(&p);
+		return;
+	}
+	pod_wait_discovered(&p, DISCOVER_MS);
+	n0 = &p.nodes[0];
+
+	/* 1: unbind m01, the device stays (m02), bind m01 back into it. */
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		before[i] = stat_of(&n0->nl, "m01", stats[i]);
+	ck_assert_int_eq(ml_unbind_ifname(&n0->nl, "m01"), 0);
+	ml_bind_ok(&n0->nl, BIND_OPTS(.ifname = "m01", INTO(n0->dev_index)), &pi);
+	ck_assert_str_eq(pi.dev_name, n0->dev_name);
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		ck_assert_msg(stat_of(&n0->nl, "m01", stats[i]) >= before[i],
+			      "stat %d went back from %llu to %llu on rebind",
+			      stats[i], (unsigned long long)before[i],
+			      (unsigned long long)stat_of(&n0->nl, "m01", stats[i]));
+	/* The unbind's link-down is counted too. */
+	ck_assert_uint_ge(stat_of(&n0->nl, "m01", ML_STAT_LINK_DOWN), 1);
+
+	/* 2: unbind both ports: the device goes; bind m01 as a new device.
+	 * Let a few HELLOs go out first so that a restart would show. */
+	sleep_ms(1500);
+	for (i = 0; i < ARRAY_SIZE(stats); i++)
+		before[i] = stat_of(&n0->nl, "m01", stats[i]);
+	ck_assert_int_eq(ml_unbind_ifname(&n0->nl, "m01"), 0);
+	ck_assert_int_eq(ml_unbind_ifname(&n0->nl, "m02"), 0);
+	ml_bind_ok(&n0->nl, BIND_OPTS(.ifname = "m01", .node_id = n0->node_id,
+				      .hello_ms = HELLO, .dead_ms = DEAD), &pi);
+	if (!strcmp(pi.dev_name, n0->dev_name)) {
+		for (i = 0; i < ARRAY_SIZE(stats); i++)
+			ck_assert_msg(stat_of(&n0->nl, "m01", stats[i]) >= before[i],
+				      "stat %d of a recreated %s restarted",
+				      stats[i], pi.dev_name);
+	} else {
+		/* Another name is another series: it starts afresh. */
+		tlog("recreated device is %s, not %s", pi.dev_name, n0->dev_name);
+		ck_assert_uint_lt(stat_of(&n0->nl, "m01", ML_STAT_TX_HELLO),
+				  before[2]);
+	}
+	pod_destroy(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pod");
@@ -664,6 +729,7 @@ int main(void)
 	tcase_add_test(tc, test_discovery_stat_tool);
 	tcase_add_test(tc, test_discovery_library);
 	tcase_add_test(tc, test_stats_count_hellos);
+	tcase_add_test(tc, test_stats_monotonic_across_rebind);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_new("link", 240);
