@@ -225,7 +225,8 @@ static int do_apply(const struct admin_opts *a)
 	int r, ret = 0;
 
 	conf_init(&c);
-	if (!a->npaths)
+	/* no /etc/megalink is an empty configuration; a named file must exist */
+	if (!a->npaths && access(CONF_DEFAULT_DIR, F_OK) == 0)
 		conf_parse_path(&c, CONF_DEFAULT_DIR);
 	for (i = 0; i < (size_t)a->npaths; i++)
 		conf_parse_path(&c, a->paths[i]);
