@@ -216,7 +216,7 @@ int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, siz
 	if (o->help || o->version)
 		return 0;
 	if (!n)
-		return fail(err, errlen, "missing object: port, dev, neigh, stats or qp (try --help)");
+		return fail(err, errlen, "missing object: port, dev, neigh, stats, qp, apply or show --config (try --help)");
 	obj = words[0];
 	verb = n > 1 ? words[1] : "show";
 	if (n > 1 && (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
@@ -224,6 +224,55 @@ int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, siz
 		return 0;
 	}
 
+	if (!strcmp(obj, "apply")) {
+		o->cmd = ADM_APPLY;
+		for (i = 1; i < n; i++) {
+			const char *w = words[i];
+
+			if (!strcmp(w, "--dry-run") || !strcmp(w, "-n"))
+				o->dry_run = 1;
+			else if (!strcmp(w, "--prune"))
+				o->prune = 1;
+			else if (!strcmp(w, "--iface") || !strcmp(w, "-i")) {
+				if (kw_value(n, words, &i, &o->iface, err, errlen))
+					return -EINVAL;
+				if (!o->iface[0] || strlen(o->iface) >= ML_LIB_IFNAMSIZ)
+					return fail(err, errlen, "--iface \"%s\": not an interface name",
+						    o->iface);
+			} else if (!strncmp(w, "--iface=", 8) && w[8]) {
+				o->iface = w + 8;
+			} else if (!strcmp(w, "--help") || !strcmp(w, "-h")) {
+				o->help = 1;
+			} else if (w[0] == '-' && w[1]) {
+				return fail(err, errlen, "apply: unknown option \"%s\" "
+					    "(--dry-run, --prune, --iface IFNAME)", w);
+			} else {
+				if (o->npaths == ADM_MAX_PATHS)
+					return fail(err, errlen, "apply: more than %d files", ADM_MAX_PATHS);
+				o->paths[o->npaths++] = w;
+			}
+		}
+		if (o->prune && o->iface)
+			return fail(err, errlen, "apply: --prune and --iface exclude each other");
+		return 0;
+	}
+	if (!strcmp(obj, "show")) {
+		o->cmd = ADM_SHOW_CONFIG;
+		for (i = 1; i < n; i++) {
+			if (!strcmp(words[i], "--config") || !strcmp(words[i], "-c"))
+				continue;
+			if (o->dev)
+				return fail(err, errlen, "show: unexpected argument \"%s\"", words[i]);
+			o->dev = words[i];
+			if (check_dev_name(o->dev, err, errlen))
+				return -EINVAL;
+		}
+		for (i = 1; i < n; i++)
+			if (!strcmp(words[i], "--config") || !strcmp(words[i], "-c"))
+				return 0;
+		return fail(err, errlen, "show: only \"show --config [DEV]\" "
+			    "(for objects: dev show, port show, ...)");
+	}
 	if (!arg_matches(obj, "port")) {
 		if (!arg_matches(verb, "bind") || !strcmp(verb, "add")) {
 			o->cmd = ADM_PORT_BIND;

@@ -43,7 +43,11 @@ enum admin_cmd {
 	ADM_NEIGH_SHOW,
 	ADM_STATS_SHOW,
 	ADM_QP_SHOW,
+	ADM_APPLY,		/* megalink.conf(5) */
+	ADM_SHOW_CONFIG,
 };
+
+#define ADM_MAX_PATHS	16
 
 #define ADM_SET_NODE_ID	(1U << 0)
 #define ADM_SET_HELLO	(1U << 1)
@@ -62,6 +66,12 @@ struct admin_opts {
 	uint32_t hello_ms;
 	uint32_t dead_ms;
 	uint32_t set;		/* ADM_SET_* */
+	/* apply */
+	int dry_run;
+	int prune;
+	const char *iface;
+	const char *paths[ADM_MAX_PATHS];
+	int npaths;		/* 0: /etc/megalink */
 };
 
 /* "-j"-style word prefix match, as iproute2's matches(): 0 if @arg is a

@@ -4,13 +4,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <megalink/megalink.h>
 
 #include "args.h"
+#include "conf.h"
 #include "show.h"
 
 #ifndef ML_VERSION
@@ -32,6 +37,11 @@ static void usage(FILE *f)
 "  megalink neigh show [DEV]\n"
 "  megalink stats show [DEV]\n"
 "  megalink qp show [DEV]\n"
+"  megalink apply [--dry-run] [--prune | --iface IFNAME] [FILE|DIR ...]\n"
+"        make the running state what megalink.conf(5) files describe\n"
+"        (default /etc/megalink/*.conf)\n"
+"  megalink show --config [DEV]\n"
+"        the running state in the format of megalink.conf(5)\n"
 "\n"
 "  N   node id, decimal or 0x hex, 1..0xfffffffe\n"
 "  MS  milliseconds (hello 10..60000, dead 30..600000, dead >= 2 * hello)\n"
@@ -42,7 +52,8 @@ static void usage(FILE *f)
 "  -h, --help      this help       -V, --version   version\n"
 "\n"
 "Changing state needs CAP_NET_ADMIN.  Exit status 0 on success, 1 when the\n"
-"kernel refused (one line on stderr says why), 2 on a usage error.\n"
+"kernel refused (one line on stderr says why), 2 on a usage error,\n"
+"3 on a configuration error (apply: FILE:LINE: message).\n"
 "See megalink(8).\n", f);
 }
 
@@ -94,6 +105,236 @@ static int do_dev_set(struct ml_ctl *ctl, const struct admin_opts *a)
 	return ml_ctl_dev_set(ctl, a->dev, &so);
 }
 
+/* ---- megalink.conf(5) ---- */
+
+#define CONF_DEFAULT_DIR	"/etc/megalink"
+
+static int ifflags(const char *ifname, short *flags, int set)
+{
+	struct ifreq ifr;
+	int fd, r;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (!r && set) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	if (r)
+		r = -errno;
+	else
+		*flags = ifr.ifr_flags;
+	close(fd);
+	return r;
+}
+
+static int netdev_state(const char *ifname, void *arg)
+{
+	short flags;
+
+	(void)arg;
+	if (!if_nametoindex(ifname))
+		return -1;
+	if (ifflags(ifname, &flags, 0))
+		return 1;	/* let the kernel say what is wrong */
+	return (flags & IFF_UP) ? 1 : 0;
+}
+
+static int load_state(struct ml_ctl *ctl, struct ml_dev_attr **rd, size_t *nrd,
+		      struct ml_port_info **rp, size_t *nrp)
+{
+	int r;
+
+	r = ml_ctl_devices(ctl, rd, nrd);
+	if (r < 0)
+		return r;
+	r = ml_ctl_ports(ctl, NULL, rp, nrp);
+	if (r < 0) {
+		ml_free(*rd);
+		*rd = NULL;
+	}
+	return r;
+}
+
+/* Carry out one action; names[] holds the name each config device got. */
+static int run_action(struct ml_ctl *ctl, const struct conf_action *a,
+		      char (*names)[ML_DEV_NAME_LEN])
+{
+	struct ml_dev_set_opts so;
+	struct ml_bind_opts bo;
+	struct ml_port_info p;
+	short flags;
+	int r;
+
+	switch (a->type) {
+	case CONF_ACT_SET:
+		memset(&so, 0, sizeof(so));
+		so.node_id = a->node_id;
+		so.hello_ms = a->hello_ms;
+		so.dead_ms = a->dead_ms;
+		so.force = a->force;	/* CONF_SET_* are ML_OPT_* */
+		return ml_ctl_dev_set(ctl, a->dev, &so);
+	case CONF_ACT_BIND_NEW:
+	case CONF_ACT_BIND:
+		memset(&bo, 0, sizeof(bo));
+		if (a->type == CONF_ACT_BIND) {
+			bo.dev = a->cdev >= 0 && names[a->cdev][0] ? names[a->cdev] : a->dev;
+		} else {
+			bo.node_id = a->node_id;
+			bo.hello_ms = a->hello_ms;
+			bo.dead_ms = a->dead_ms;
+			bo.force = a->force;
+		}
+		r = ml_ctl_bind(ctl, a->ifname, &bo, &p);
+		if (r < 0)
+			return r;
+		if (a->cdev >= 0)
+			memcpy(names[a->cdev], p.dev, ML_DEV_NAME_LEN);
+		if (a->type == CONF_ACT_BIND_NEW && strcmp(p.dev, a->dev))
+			printf("# dev %s was created as %s (the kernel chooses names; "
+			       "a node-id identifies it)\n", a->dev, p.dev);
+		return 0;
+	case CONF_ACT_UNBIND:
+		return ml_ctl_unbind(ctl, a->ifname);
+	case CONF_ACT_UP:
+		r = ifflags(a->ifname, &flags, 1);
+		if (r < 0)
+			fprintf(stderr, "megalink: apply: set link %s up: %s\n",
+				a->ifname, strerror(-r));
+		return r < 0 ? 1 : 0;
+	case CONF_ACT_NOTE:
+		break;
+	}
+	return 0;
+}
+
+static int do_apply(const struct admin_opts *a)
+{
+	struct ml_port_info *rp = NULL;
+	struct ml_dev_attr *rd = NULL;
+	char (*names)[ML_DEV_NAME_LEN] = NULL;
+	struct conf_diff_opts dopt;
+	size_t nrd = 0, nrp = 0, i;
+	struct conf_plan plan;
+	struct ml_ctl *ctl;
+	struct conf c;
+	int r, ret = 0;
+
+	conf_init(&c);
+	/* no /etc/megalink is an empty configuration; a named file must exist */
+	if (!a->npaths && access(CONF_DEFAULT_DIR, F_OK) == 0)
+		conf_parse_path(&c, CONF_DEFAULT_DIR);
+	for (i = 0; i < (size_t)a->npaths; i++)
+		conf_parse_path(&c, a->paths[i]);
+	if (!c.nerrs)
+		conf_finish(&c);
+	if (c.nerrs) {
+		for (i = 0; i < c.nerrs; i++)
+			fprintf(stderr, "%s\n", c.errs[i]);
+		fprintf(stderr, "megalink: apply: %zu error%s, nothing applied\n",
+			c.nerrs, c.nerrs == 1 ? "" : "s");
+		conf_free(&c);
+		return 3;
+	}
+
+	r = ml_ctl_open(&ctl);
+	if (r < 0) {
+		fprintf(stderr, "megalink: %s\n", ml_last_error());
+		conf_free(&c);
+		return 1;
+	}
+	r = load_state(ctl, &rd, &nrd, &rp, &nrp);
+	if (r < 0) {
+		fprintf(stderr, "megalink: apply: %s\n", ml_last_error());
+		ret = 1;
+		goto out;
+	}
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.prune = a->prune;
+	dopt.iface = a->iface;
+	dopt.netdev = netdev_state;
+	if (conf_diff(&c, rd, nrd, rp, nrp, &dopt, &plan) < 0) {
+		fprintf(stderr, "megalink: apply: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	names = calloc(c.ndevs + 1, sizeof(*names));
+	if (!names) {
+		fprintf(stderr, "megalink: apply: out of memory\n");
+		ret = 1;
+		goto out_plan;
+	}
+	if (!conf_plan_changes(&plan) && !a->iface)
+		printf("nothing to do\n");
+	for (i = 0; i < plan.nacts; i++) {
+		const struct conf_action *act = &plan.acts[i];
+
+		conf_action_print(stdout, act);
+		fflush(stdout);
+		if (a->dry_run)
+			continue;
+		r = run_action(ctl, act, names);
+		if (r == 1) {
+			ret = 1;
+			break;
+		}
+		if (r < 0) {
+			fprintf(stderr, "megalink: apply: %s\n", ml_last_error());
+			ret = 1;
+			break;
+		}
+	}
+	free(names);
+out_plan:
+	conf_plan_free(&plan);
+out:
+	ml_free(rd);
+	ml_free(rp);
+	ml_ctl_close(ctl);
+	conf_free(&c);
+	return ret;
+}
+
+static int do_show_config(struct ml_ctl *ctl, const char *dev)
+{
+	struct ml_port_info *rp = NULL;
+	struct ml_dev_attr *rd = NULL;
+	size_t nrd = 0, nrp = 0, i, j;
+	int r;
+
+	r = load_state(ctl, &rd, &nrd, &rp, &nrp);
+	if (r < 0)
+		return r;
+	if (dev) {
+		for (i = 0; i < nrd && strcmp(rd[i].name, dev); i++)
+			;
+		if (i == nrd) {
+			/* the library's own message for a missing device */
+			struct ml_dev_attr d;
+
+			r = ml_ctl_dev_get(ctl, dev, &d);
+			ml_free(rd);
+			ml_free(rp);
+			return r < 0 ? r : -ENODEV;
+		}
+	}
+	for (i = 0; i < nrd; i++) {
+		if (dev && strcmp(rd[i].name, dev))
+			continue;
+		conf_print_dev(stdout, &rd[i]);
+		for (j = 0; j < nrp; j++)
+			if (!strcmp(rp[j].dev, rd[i].name))
+				conf_print_port(stdout, &rp[j]);
+	}
+	ml_free(rd);
+	ml_free(rp);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct admin_opts a;
@@ -114,6 +355,8 @@ int main(int argc, char **argv)
 		printf("megalink %s (libmegalink %s)\n", ML_VERSION, ml_version());
 		return 0;
 	}
+	if (a.cmd == ADM_APPLY)
+		return do_apply(&a);
 	out_init(&out, &a.out, stdout);
 
 	r = ml_ctl_open(&ctl);
@@ -146,6 +389,9 @@ int main(int argc, char **argv)
 		break;
 	case ADM_QP_SHOW:
 		r = show_qps(ctl, &out, a.dev);
+		break;
+	case ADM_SHOW_CONFIG:
+		r = do_show_config(ctl, a.dev);
 		break;
 	default:
 		r = -EINVAL;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host unit tests of the tools' pure logic: the JSON writer (escaping and
- * structure), command-line parsing of megalink-stat and megalink, and the
- * exact JSON keys of each object.
+ * structure), command-line parsing of megalink-stat and megalink, the
+ * exact JSON keys of each object, and megalink.conf(5): the parser (good
+ * files, each error with its line) and the diff against a running state.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -13,6 +14,7 @@
 
 #include <megalink/megalink.h>
 #include "../../tools/args.h"
+#include "../../tools/conf.h"
 #include "../../tools/json.h"
 #include "../../tools/show.h"
 
@@ -648,6 +650,38 @@ START_TEST(test_admin_args_other)
 }
 END_TEST
 
+START_TEST(test_admin_args_apply)
+{
+	struct admin_opts o;
+	char err[256];
+
+	ck_assert_int_eq(ADMIN(&o, "apply"), 0);
+	ck_assert_int_eq(o.cmd, ADM_APPLY);
+	ck_assert_int_eq(o.npaths, 0);
+	ck_assert_int_eq(ADMIN(&o, "apply", "--dry-run", "--prune", "a.conf", "/etc/x"), 0);
+	ck_assert_int_eq(o.dry_run, 1);
+	ck_assert_int_eq(o.prune, 1);
+	ck_assert_int_eq(o.npaths, 2);
+	ck_assert_str_eq(o.paths[1], "/etc/x");
+	ck_assert_int_eq(ADMIN(&o, "apply", "--iface", "eth1"), 0);
+	ck_assert_str_eq(o.iface, "eth1");
+	ck_assert_int_eq(ADMIN(&o, "apply", "--iface=eth2", "-n"), 0);
+	ck_assert_str_eq(o.iface, "eth2");
+	ck_assert_int_eq(o.dry_run, 1);
+	ck_assert_int_eq(ADMIN(&o, "apply", "--iface"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "apply", "--force"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--force"));
+	ck_assert_int_eq(ADMIN(&o, "apply", "--prune", "--iface", "eth1"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "show", "--config"), 0);
+	ck_assert_int_eq(o.cmd, ADM_SHOW_CONFIG);
+	ck_assert_ptr_null(o.dev);
+	ck_assert_int_eq(ADMIN(&o, "show", "--config", "ml1"), 0);
+	ck_assert_str_eq(o.dev, "ml1");
+	ck_assert_int_eq(ADMIN(&o, "show"), -EINVAL);
+	ck_assert_int_eq(ADMIN(&o, "show", "--config", "ml1", "ml2"), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_parse_ms)
 {
 	uint32_t v;
@@ -661,6 +695,351 @@ START_TEST(test_parse_ms)
 	ck_assert_int_eq(arg_matches("neigh", "neighbours"), 0);
 	ck_assert_int_eq(arg_matches("", "dev"), -1);
 	ck_assert_int_eq(arg_matches("devices", "dev"), -1);
+}
+END_TEST
+
+/* ---- megalink.conf(5) ---- */
+
+static size_t conf_text(struct conf *c, const char *text)
+{
+	conf_init(c);
+	if (conf_parse_text(c, "t.conf", text))
+		return c->nerrs;
+	return conf_finish(c);
+}
+
+/* @text has exactly one error, on @line, containing @msg. */
+static void conf_bad(const char *text, unsigned int line, const char *msg)
+{
+	struct conf c;
+	char want[64];
+
+	ck_assert_uint_eq(conf_text(&c, text), 1);
+	snprintf(want, sizeof(want), "t.conf:%u: ", line);
+	ck_assert_msg(!strncmp(c.errs[0], want, strlen(want)) && strstr(c.errs[0], msg),
+		      "got \"%s\", want \"%s...%s\"", c.errs[0], want, msg);
+	conf_free(&c);
+}
+
+START_TEST(test_conf_good)
+{
+	struct conf c;
+
+	ck_assert_uint_eq(conf_text(&c,
+		"# fabric of node a\n"
+		"\n"
+		"dev ml0 node-id 0xa hello 100ms dead 400   # comment\n"
+		"\tport eth1 dev ml0\n"
+		"port eth2 dev ml0 up\r\n"
+		"dev ml1\n"
+		"dev ml1 hello 200\n"
+		"dev ml1 hello 200 node-id 11\n"
+		"port eth3 dev ml1"), 0);
+	ck_assert_uint_eq(c.ndevs, 2);
+	ck_assert_str_eq(c.devs[0].name, "ml0");
+	ck_assert_uint_eq(c.devs[0].set, CONF_SET_NODE_ID | CONF_SET_HELLO | CONF_SET_DEAD);
+	ck_assert_uint_eq(c.devs[0].node_id, 0xa);
+	ck_assert_uint_eq(c.devs[0].hello_ms, 100);
+	ck_assert_uint_eq(c.devs[0].dead_ms, 400);
+	ck_assert_uint_eq(c.devs[0].loc.line, 3);
+	ck_assert_uint_eq(c.devs[1].set, CONF_SET_NODE_ID | CONF_SET_HELLO);
+	ck_assert_uint_eq(c.devs[1].node_id, 11);
+	ck_assert_uint_eq(c.devs[1].hello_loc.line, 7);
+	ck_assert_uint_eq(c.nports, 3);
+	ck_assert_str_eq(c.ports[1].ifname, "eth2");
+	ck_assert_int_eq(c.ports[1].up, 1);
+	ck_assert_int_eq(c.ports[0].up, 0);
+	ck_assert_int_eq(c.ports[2].devi, 1);
+	ck_assert_uint_eq(c.devs[0].nports, 2);
+	conf_free(&c);
+
+	/* empty and comment-only files are fine */
+	ck_assert_uint_eq(conf_text(&c, ""), 0);
+	conf_free(&c);
+	ck_assert_uint_eq(conf_text(&c, "# nothing\n   \n\t# more\n"), 0);
+	ck_assert_uint_eq(c.ndevs + c.nports, 0);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(test_conf_files)
+{
+	char dir[] = "/tmp/ml-conf-test.XXXXXX", p[128];
+	struct conf c;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* lexical order: 20 adds a port to the device 10 defines */
+	snprintf(p, sizeof(p), "%s/20-b.conf", dir);
+	f = fopen(p, "w");
+	fputs("port eth2 dev ml0\ndev ml0 helo 5\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/10-a.conf", dir);
+	f = fopen(p, "w");
+	fputs("dev ml0 node-id 1\nport eth1 dev ml0\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/notes.txt", dir);
+	f = fopen(p, "w");
+	fputs("garbage\n", f);
+	fclose(f);
+
+	conf_init(&c);
+	ck_assert_uint_eq(conf_parse_path(&c, dir), 1);
+	snprintf(p, sizeof(p), "%s/20-b.conf:2: dev ml0: unknown key \"helo\"", dir);
+	ck_assert_msg(!strncmp(c.errs[0], p, strlen(p)), "%s", c.errs[0]);
+	ck_assert_uint_eq(c.nports, 2);
+	ck_assert_str_eq(c.ports[0].ifname, "eth1");
+	conf_free(&c);
+
+	snprintf(p, sizeof(p), "%s/20-b.conf", dir);
+	f = fopen(p, "w");
+	fputs("port eth2 dev ml0\n", f);
+	fclose(f);
+	conf_init(&c);
+	ck_assert_uint_eq(conf_parse_path(&c, dir), 0);
+	ck_assert_uint_eq(conf_finish(&c), 0);
+	ck_assert_uint_eq(c.devs[0].nports, 2);
+	conf_free(&c);
+
+	conf_init(&c);
+	snprintf(p, sizeof(p), "%s/missing.conf", dir);
+	ck_assert_uint_eq(conf_parse_path(&c, p), 1);
+	ck_assert_ptr_nonnull(strstr(c.errs[0], "missing.conf:0: No such file"));
+	conf_free(&c);
+
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+START_TEST(test_conf_errors)
+{
+	/* syntax: each error class names its field and line */
+	conf_bad("frob ml0\n", 1, "unknown statement \"frob\"");
+	conf_bad("\ndev\n", 2, "dev: missing device name");
+	conf_bad("dev ml/0\n", 1, "dev \"ml/0\": invalid device name");
+	conf_bad("dev ml0123456789abcdef\n", 1, "invalid device name");
+	conf_bad("dev ml0 helo 100\n", 1, "unknown key \"helo\"");
+	conf_bad("dev ml0\ndev ml0 hello\n", 2, "hello needs a value");
+	conf_bad("dev ml0 hello fast\n", 1, "hello \"fast\": not a number");
+	conf_bad("dev ml0 dead 1s\n", 1, "dead \"1s\": not a number");
+	conf_bad("dev ml0 node-id 0xg\n", 1, "node-id \"0xg\": not a number");
+	conf_bad("dev ml0 node-id 99999999999\n", 1, "node-id \"99999999999\": not a number");
+	/* ranges */
+	conf_bad("dev ml0 hello 5\n", 1, "hello 5 out of range (10..60000 ms)");
+	conf_bad("dev ml0 hello 60001\n", 1, "hello 60001 out of range");
+	conf_bad("dev ml0 dead 29\n", 1, "dead 29 out of range (30..600000 ms)");
+	conf_bad("dev ml0 node-id 0\n", 1, "node-id 0 out of range");
+	conf_bad("dev ml0 node-id 0xffffffff\n", 1, "node-id 0xffffffff out of range");
+	/* repeated and conflicting settings */
+	conf_bad("dev ml0 hello 100 hello 100\n", 1, "hello given twice");
+	conf_bad("dev ml0 hello 100\n#\ndev ml0 hello 200\n", 3,
+		 "hello 200 conflicts with hello 100 at t.conf:1");
+	conf_bad("dev ml0 node-id 1\ndev ml0 node-id 2\n", 2,
+		 "node-id 0x00000002 conflicts with node-id 0x00000001 at t.conf:1");
+	/* ports */
+	conf_bad("dev ml0\nport\n", 2, "port: missing IFNAME");
+	conf_bad("dev ml0\nport eth1\n", 2, "port eth1: missing dev NAME");
+	conf_bad("dev ml0\nport eth1 dev\n", 2, "port eth1: dev needs a value");
+	conf_bad("dev ml0\nport eth1 dev ml0 mtu 9000\n", 2, "unknown key \"mtu\"");
+	conf_bad("dev ml0\nport eth1 dev ml0 dev ml0\n", 2, "dev given twice");
+	conf_bad("dev ml0\nport eth:1 dev ml0\n", 2, "port \"eth:1\": invalid interface name");
+	conf_bad("dev ml0\nport abcdefghijklmnop dev ml0\n", 2, "invalid interface name");
+	conf_bad("dev ml0\nport eth1 dev ml0\nport eth1 dev ml0\n", 3,
+		 "port eth1: duplicate port (already at t.conf:2)");
+	conf_bad("dev ml0\ndev ml1\nport eth1 dev ml0\nport eth1 dev ml1\n", 4,
+		 "port eth1: in dev ml1 and in dev ml0 at t.conf:3");
+	/* semantic checks, after every file */
+	conf_bad("port eth1 dev ml7\n", 1, "port eth1: dev ml7 is not defined");
+	conf_bad("dev ml0 hello 100\ndev ml0 dead 150\n", 2,
+		 "dev ml0: dead 150 must be at least twice hello 100");
+	conf_bad("dev ml0 node-id 5\ndev ml1 node-id 5\n", 2,
+		 "dev ml1: node-id 0x00000005 is also dev ml0's (t.conf:1)");
+	conf_bad("dev ml0\nport e0 dev ml0\nport e1 dev ml0\nport e2 dev ml0\n"
+		 "port e3 dev ml0\nport e4 dev ml0\nport e5 dev ml0\nport e6 dev ml0\n"
+		 "port e7 dev ml0\nport e8 dev ml0\n", 10, "dev ml0 has more than 8 ports");
+}
+END_TEST
+
+START_TEST(test_conf_errors_several)
+{
+	struct conf c;
+	int i;
+	char big[2048] = "";
+
+	/* every bad line is reported, and nothing of a bad line is kept */
+	conf_init(&c);
+	ck_assert_uint_eq(conf_parse_text(&c, "t.conf",
+		"dev ml0 hello 100\n"
+		"dev ml0 dead 400 helo 3\n"
+		"bogus\n"
+		"port eth1 dev ml0 x\n"), 3);
+	ck_assert_ptr_nonnull(strstr(c.errs[0], "t.conf:2: "));
+	ck_assert_ptr_nonnull(strstr(c.errs[1], "t.conf:3: "));
+	ck_assert_ptr_nonnull(strstr(c.errs[2], "t.conf:4: "));
+	ck_assert_uint_eq(c.devs[0].set, CONF_SET_HELLO);
+	ck_assert_uint_eq(c.nports, 0);
+	conf_free(&c);
+
+	for (i = 0; i < 40; i++)
+		strcat(big, "x\n");
+	conf_init(&c);
+	ck_assert_uint_eq(conf_parse_text(&c, "t.conf", big), CONF_MAX_ERRORS + 1);
+	ck_assert_ptr_nonnull(strstr(c.errs[CONF_MAX_ERRORS], "too many errors"));
+	conf_free(&c);
+}
+END_TEST
+
+static void mkdev(struct ml_dev_attr *d, const char *name, uint32_t node, uint32_t hello,
+		  uint32_t dead)
+{
+	memset(d, 0, sizeof(*d));
+	strcpy(d->name, name);
+	d->node_id = node;
+	d->hello_ms = hello;
+	d->dead_ms = dead;
+}
+
+static void mkport(struct ml_port_info *p, const char *ifname, const char *dev)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->ifname, ifname);
+	strcpy(p->dev, dev);
+}
+
+static const char *plan_text(struct cap *cp, const struct conf_plan *plan)
+{
+	size_t i;
+
+	cap_open(cp);
+	for (i = 0; i < plan->nacts; i++)
+		conf_action_print(cp->f, &plan->acts[i]);
+	return cap_str(cp);
+}
+
+static int fake_netdev(const char *ifname, void *arg)
+{
+	(void)arg;
+	if (!strcmp(ifname, "gone"))
+		return -1;
+	return strcmp(ifname, "down") ? 1 : 0;
+}
+
+START_TEST(test_conf_diff)
+{
+	const char *text =
+		"dev ml0 node-id 0xa hello 100 dead 400\n"
+		"port eth1 dev ml0\n"
+		"port eth2 dev ml0\n"
+		"dev ml1 node-id 0xb\n"
+		"port down dev ml1 up\n"
+		"port gone dev ml1\n";
+	struct conf_diff_opts o = { .netdev = fake_netdev };
+	struct ml_dev_attr rd[3];
+	struct ml_port_info rp[4];
+	struct conf_plan plan;
+	struct conf c;
+	struct cap cp;
+
+	ck_assert_uint_eq(conf_text(&c, text), 0);
+
+	/* nothing running: create both devices */
+	ck_assert_int_eq(conf_diff(&c, rd, 0, rp, 0, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"+ bind port eth1 to new dev ml0 node-id 0x0000000a hello 100 dead 400\n"
+		"+ bind port eth2 to dev ml0\n"
+		"+ set link down up\n"
+		"+ bind port down to new dev ml1 node-id 0x0000000b\n"
+		"# skip port gone: no such network device\n");
+	ck_assert_uint_eq(conf_plan_changes(&plan), 4);
+	ck_assert_int_eq(plan.acts[1].cdev, 0);
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* as configured: nothing to do (but the note) */
+	mkdev(&rd[0], "ml0", 0xa, 100, 400);
+	mkdev(&rd[1], "ml4", 0xb, 1000, 4000);	/* found by node id */
+	mkport(&rp[0], "eth1", "ml0");
+	mkport(&rp[1], "eth2", "ml0");
+	mkport(&rp[2], "down", "ml4");
+	ck_assert_int_eq(conf_diff(&c, rd, 2, rp, 3, &o, &plan), 0);
+	ck_assert_uint_eq(conf_plan_changes(&plan), 0);
+	ck_assert_uint_eq(plan.nacts, 1);
+	conf_plan_free(&plan);
+
+	/* a changed setting, a port in the wrong device, an extra port */
+	rd[0].hello_ms = 200;
+	rd[0].node_id = 0xc;
+	mkdev(&rd[2], "ml2", 0x22, 1000, 4000);
+	mkport(&rp[1], "eth2", "ml2");
+	mkport(&rp[3], "extra", "ml0");
+	ck_assert_int_eq(conf_diff(&c, rd, 3, rp, 4, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"~ set dev ml0 node-id 0x0000000c -> 0x0000000a hello 200 -> 100\n"
+		"- unbind port eth2 from dev ml2 (its last port: dev ml2 goes away)\n"
+		"+ bind port eth2 to dev ml0\n"
+		"# skip port gone: no such network device\n");
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* --prune also removes the extra port */
+	o.prune = 1;
+	ck_assert_int_eq(conf_diff(&c, rd, 3, rp, 4, &o, &plan), 0);
+	ck_assert_uint_eq(plan.nacts, 5);
+	plan_text(&cp, &plan);
+	ck_assert_ptr_nonnull(strstr(cp.buf, "- unbind port extra from dev ml0\n"));
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* --iface: only that port, no settings; quiet for a netdev not named */
+	o.prune = 0;
+	o.iface = "eth2";
+	ck_assert_int_eq(conf_diff(&c, rd, 3, rp, 4, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"- unbind port eth2 from dev ml2 (its last port: dev ml2 goes away)\n"
+		"+ bind port eth2 to dev ml0\n");
+	cap_close(&cp);
+	conf_plan_free(&plan);
+	o.iface = "eth9";
+	ck_assert_int_eq(conf_diff(&c, rd, 3, rp, 4, &o, &plan), 0);
+	ck_assert_uint_eq(plan.nacts, 0);
+	conf_plan_free(&plan);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(test_conf_round_trip)
+{
+	struct conf_diff_opts o = { .prune = 1 };
+	struct ml_dev_attr rd[2];
+	struct ml_port_info rp[3];
+	struct conf_plan plan;
+	struct conf c;
+	struct cap cp;
+
+	mkdev(&rd[0], "ml0", 0xa, 100, 400);
+	mkdev(&rd[1], "ml3", 0xfffffffe, 60000, 600000);
+	mkport(&rp[0], "eth1", "ml0");
+	mkport(&rp[1], "veth-x.1", "ml3");
+	mkport(&rp[2], "eth2", "ml0");
+	cap_open(&cp);
+	conf_print_dev(cp.f, &rd[0]);
+	conf_print_port(cp.f, &rp[0]);
+	conf_print_port(cp.f, &rp[2]);
+	conf_print_dev(cp.f, &rd[1]);
+	conf_print_port(cp.f, &rp[1]);
+	ck_assert_str_eq(cap_str(&cp),
+		"dev ml0 node-id 0x0000000a hello 100 dead 400\n"
+		"port eth1 dev ml0\n"
+		"port eth2 dev ml0\n"
+		"dev ml3 node-id 0xfffffffe hello 60000 dead 600000\n"
+		"port veth-x.1 dev ml3\n");
+	ck_assert_uint_eq(conf_text(&c, cp.buf), 0);
+	ck_assert_int_eq(conf_diff(&c, rd, 2, rp, 3, &o, &plan), 0);
+	ck_assert_uint_eq(plan.nacts, 0);
+	conf_plan_free(&plan);
+	conf_free(&c);
+	cap_close(&cp);
 }
 END_TEST
 
@@ -691,6 +1070,16 @@ static Suite *tools_suite(void)
 	tcase_add_test(tc, test_admin_args_bind);
 	tcase_add_test(tc, test_admin_args_other);
 	tcase_add_test(tc, test_parse_ms);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conf");
+	tcase_add_test(tc, test_conf_good);
+	tcase_add_test(tc, test_conf_files);
+	tcase_add_test(tc, test_conf_errors);
+	tcase_add_test(tc, test_conf_errors_several);
+	tcase_add_test(tc, test_conf_diff);
+	tcase_add_test(tc, test_conf_round_trip);
+	tcase_add_test(tc, test_admin_args_apply);
 	suite_add_tcase(s, tc);
 	return s;
 }
