@@ -4,6 +4,7 @@
 # in-guest.sh: everything make check runs inside one guest boot, in order:
 #   tests/guest/run-suite.sh         control plane (netlink, ioctl, pod, wire, lifetime)
 #   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
+#   tests/metrics/run-suite.sh       megalink-stat --prometheus and --watch on a pod
 #   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
 #   tests/bench/perf-smoke.sh        megalink-perf runs (native, --verbs, --raw): no rot
 #   plugins/nccl/harness/run.sh      the NCCL net plugin through its ABI
@@ -19,7 +20,7 @@ export ML_COLL_QUICK=${ML_COLL_QUICK:-1}
 # tests/torch: the smoke test only (make check-torch runs all of it)
 export ML_TORCH_QUICK=${ML_TORCH_QUICK:-1}
 rc=0
-for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh \
+for s in tests/guest/run-suite.sh tests/unit/guest-verbs-smoke.sh tests/metrics/run-suite.sh \
 	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh \
 	 plugins/nccl/harness/run.sh tests/coll/run-suite.sh tests/torch/run-suite.sh; do
 	echo
