@@ -148,16 +148,17 @@ fi
 
 # a rebind starts the counters again: --watch shows a reset, not a huge rate
 # (unless the driver keeps them across rebinds: then rates, also fine)
-"$STAT" --watch=2 -c 1 "$ML_DEV_A" >"$OUT/rebind.txt" 2>&1 &
+"$STAT" --watch=3 -c 1 >"$OUT/rebind.txt" 2>&1 &
 wp=$!
 sleep 0.5
 tools/megalink port unbind "$LINK_A" >/dev/null 2>&1
-tools/megalink port bind "$LINK_A" node-id 0xa >/dev/null 2>&1
+dev=$(tools/megalink port bind "$LINK_A" node-id 0xa | sed -n 's|^port \(ml[0-9]*\)/.*|\1|p')
+[ -n "$dev" ] && ML_DEV_A=$dev
 wait "$wp"
 wrc=$?
-if [ "$wrc" = 0 ] && grep -Eq "^rates $ML_DEV_A/[0-9]+ " "$OUT/rebind.txt" &&
+if [ "$wrc" = 0 ] && grep -Eq "^rates ml[0-9]+/[0-9]+ ifname $LINK_A " "$OUT/rebind.txt" &&
 	! grep -Eq ' [0-9]{12,}\.[0-9]' "$OUT/rebind.txt"; then
-	ok "--watch across a rebind: $(grep -c reset: "$OUT/rebind.txt") reset line(s), no wrapped rate: $(head -1 "$OUT/rebind.txt" | cut -c1-100)"
+	ok "--watch across a rebind of $LINK_A: $(grep -c reset: "$OUT/rebind.txt") port(s) with resets, no wrapped rate: $(grep "ifname $LINK_A " "$OUT/rebind.txt" | cut -c1-110)"
 else
 	bad "--watch across a rebind: exit $wrc: $(cat "$OUT/rebind.txt")"
 fi
