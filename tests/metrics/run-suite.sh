@@ -81,7 +81,7 @@ fi
 # one device only
 "$STAT" --prometheus "$ML_DEV_A" >"$OUT/one.prom" 2>&1
 if [ $? = 0 ] && grep -q "megalink_device_info{device=\"$ML_DEV_A\"" "$OUT/one.prom" &&
-	! grep -q "device=\"$ML_DEV_B\"" "$OUT/one.prom"; then
+	! grep -Eq "[{,]device=\"$ML_DEV_B\"" "$OUT/one.prom"; then
 	ok "--prometheus $ML_DEV_A: only $ML_DEV_A"
 else
 	bad "--prometheus $ML_DEV_A: $(head -3 "$OUT/one.prom")"
@@ -93,9 +93,12 @@ rm -rf "$dir"
 mkdir -p "$dir"
 echo "stale" >"$dir/megalink.prom"
 ino=$(stat -c %i "$dir/megalink.prom")
+# (no process substitution: the guest has no /dev/fd)
 if "$STAT" --prometheus -o "$dir/megalink.prom" && [ ! -e "$dir/megalink.prom.tmp" ] &&
 	[ "$(stat -c %i "$dir/megalink.prom")" != "$ino" ] &&
-	diff <(grep '^# TYPE' "$OUT/stat.prom") <(grep '^# TYPE' "$dir/megalink.prom") >/dev/null &&
+	grep '^# TYPE' "$OUT/stat.prom" >"$OUT/types.a" &&
+	grep '^# TYPE' "$dir/megalink.prom" >"$OUT/types.b" &&
+	cmp -s "$OUT/types.a" "$OUT/types.b" &&
 	"$PY" -c 'import sys
 from prometheus_client.parser import text_string_to_metric_families as p
 n = sum(len(f.samples) for f in p(open(sys.argv[1]).read()))
