@@ -5,6 +5,7 @@
 #   tests/guest/run-suite.sh         control plane (netlink, ioctl, pod, wire, lifetime)
 #   tests/config/run-suite.sh        megalink apply / show --config (megalink.conf(5))
 #   tests/unit/guest-verbs-smoke.sh  libmegalink data plane against the module
+#   tests/metrics/run-suite.sh       megalink-stat --prometheus and --watch on a pod
 #   tests/dataplane/run-suite.sh     data-plane transfers, faults, hostile users
 #   tests/bench/perf-smoke.sh        megalink-perf runs (native, --verbs, --raw): no rot
 #   plugins/nccl/harness/run.sh      the NCCL net plugin through its ABI
@@ -21,6 +22,7 @@ export ML_COLL_QUICK=${ML_COLL_QUICK:-1}
 export ML_TORCH_QUICK=${ML_TORCH_QUICK:-1}
 rc=0
 for s in tests/guest/run-suite.sh tests/config/run-suite.sh tests/unit/guest-verbs-smoke.sh \
+	 tests/metrics/run-suite.sh \
 	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh \
 	 plugins/nccl/harness/run.sh tests/coll/run-suite.sh tests/torch/run-suite.sh; do
 	echo

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Command-line parsing of megalink-stat and megalink. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <megalink/megalink.h>
@@ -75,17 +77,61 @@ static int common_opt(const char *a, struct out_opts *out, int *help, int *versi
 	return 1;
 }
 
+/* Seconds: a decimal number from 0.1 to 3600. */
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 0.1 || v > 3600)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_t errlen)
 {
 	const char *pos[3];
-	int npos = 0, i, r, module = 0;
+	int npos = 0, i, r, module = 0, has_count = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->interval = 1.0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--module") || !strcmp(a, "-m")) {
 			module = 1;
+			continue;
+		}
+		if (!strcmp(a, "--prometheus")) {
+			o->prometheus = 1;
+			continue;
+		}
+		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			if (i + 1 >= argc || !argv[i + 1][0])
+				return fail(err, errlen, "%s needs a file name", a);
+			o->outfile = argv[++i];
+			continue;
+		}
+		if (!strcmp(a, "--watch") || !strncmp(a, "--watch=", 8)) {
+			o->watch = 1;
+			if (a[7] == '=' && parse_seconds(a + 8, &o->interval) < 0)
+				return fail(err, errlen, "--watch=%s: must be seconds, "
+					    "0.1 to 3600", a + 8);
+			continue;
+		}
+		if (!strcmp(a, "-c") || !strcmp(a, "--count")) {
+			if (i + 1 >= argc)
+				return fail(err, errlen, "%s needs a count", a);
+			if (ml_parse_u32(argv[i + 1], &o->count) < 0 || !o->count)
+				return fail(err, errlen, "%s %s: must be a count, 1 or more",
+					    a, argv[i + 1]);
+			i++;
+			has_count = 1;
 			continue;
 		}
 		r = common_opt(a, &o->out, &o->help, &o->version);
@@ -99,6 +145,28 @@ int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_
 	}
 	if (o->help || o->version)
 		return 0;
+	if (o->outfile && !o->prometheus)
+		return fail(err, errlen, "-o FILE goes with --prometheus");
+	if (has_count && !o->watch)
+		return fail(err, errlen, "-c COUNT goes with --watch");
+	if (o->prometheus && o->watch)
+		return fail(err, errlen, "--prometheus and --watch do not go together");
+	if (o->prometheus || o->watch) {
+		const char *what = o->prometheus ? "--prometheus" : "--watch";
+
+		if (module)
+			return fail(err, errlen, "%s and --module do not go together", what);
+		if (npos > 1)
+			return fail(err, errlen, "%s takes at most a device (got \"%s\")",
+				    what, pos[1]);
+		if (npos) {
+			if (pos[0][0] == '\0' || strlen(pos[0]) >= ML_DEV_NAME_LEN)
+				return fail(err, errlen, "device name \"%s\" is invalid", pos[0]);
+			o->dev = pos[0];
+		}
+		o->obj = OBJ_STATS;
+		return 0;
+	}
 	if (module) {
 		if (npos)
 			return fail(err, errlen, "--module takes no object (got \"%s\")", pos[0]);

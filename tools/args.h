@@ -31,6 +31,11 @@ struct stat_opts {
 	int version;
 	enum stat_obj obj;
 	const char *dev;	/* NULL: all */
+	int prometheus;		/* --prometheus: text exposition format */
+	const char *outfile;	/* -o FILE (with --prometheus): written atomically */
+	int watch;		/* --watch[=SECONDS]: counter rates */
+	double interval;	/* seconds between two snapshots (default 1) */
+	uint32_t count;		/* -c COUNT: reports, 0: until interrupted */
 };
 
 enum admin_cmd {

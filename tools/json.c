@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A small streaming JSON writer for the megalink tools. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "json.h"
@@ -147,6 +148,15 @@ void jw_uint(struct jw *w, uint64_t v)
 {
 	prelude(w);
 	fprintf(w->f, "%" PRIu64, v);
+}
+
+void jw_double(struct jw *w, double v)
+{
+	prelude(w);
+	if (isfinite(v))
+		fprintf(w->f, "%.3f", v);
+	else
+		fputs("null", w->f);
 }
 
 void jw_int(struct jw *w, int64_t v)

@@ -25,6 +25,7 @@ void jw_key(struct jw *w, const char *key);
 void jw_string(struct jw *w, const char *s);	/* NULL writes null */
 void jw_uint(struct jw *w, uint64_t v);
 void jw_int(struct jw *w, int64_t v);
+void jw_double(struct jw *w, double v);	/* 3 decimals; null if not finite */
 void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
 /* Ends a top-level value with a newline. */
@@ -40,6 +41,12 @@ static inline void jw_kuint(struct jw *w, const char *k, uint64_t v)
 {
 	jw_key(w, k);
 	jw_uint(w, v);
+}
+
+static inline void jw_kdouble(struct jw *w, const char *k, double v)
+{
+	jw_key(w, k);
+	jw_double(w, v);
 }
 
 static inline void jw_kbool(struct jw *w, const char *k, int v)

@@ -17,6 +17,11 @@
 #include "../../tools/conf.h"
 #include "../../tools/json.h"
 #include "../../tools/show.h"
+#include "../../tools/prom.h"
+#include "../../tools/snap.h"
+#include "../../tools/watch.h"
+#include <stdint.h>
+#include <unistd.h>
 
 /* Capture output written to a FILE. */
 struct cap {
@@ -1043,6 +1048,299 @@ START_TEST(test_conf_round_trip)
 }
 END_TEST
 
+/* ---- Prometheus exposition ---- */
+
+/* Occurrences of @needle in @hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay += strlen(needle))
+		n++;
+	return n;
+}
+
+START_TEST(test_prom_escape)
+{
+	struct cap c;
+	struct prom p;
+	struct prom_label l[] = { { "ifname", "a\\b\"c\nd" } };
+
+	cap_open(&c);
+	prom_escape_label(c.f, "x\\y\"z\n");
+	ck_assert_str_eq(cap_str(&c), "x\\\\y\\\"z\\n");
+	cap_close(&c);
+
+	cap_open(&c);
+	prom_escape_help(c.f, "a \"q\" \\ b\nc");
+	ck_assert_str_eq(cap_str(&c), "a \"q\" \\\\ b\\nc");
+	cap_close(&c);
+
+	cap_open(&c);
+	prom_init(&p, c.f);
+	prom_sample_u64(&p, "megalink_x", l, 1, 7);
+	ck_assert_str_eq(cap_str(&c), "megalink_x{ifname=\"a\\\\b\\\"c\\nd\"} 7\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_prom_u64_max)
+{
+	struct cap c;
+	struct prom p;
+
+	cap_open(&c);
+	prom_init(&p, c.f);
+	prom_family(&p, "megalink_big_total", "counter", "Big.");
+	prom_sample_u64(&p, "megalink_big_total", NULL, 0, UINT64_MAX);
+	prom_sample_u64(&p, "megalink_big_total", NULL, 0, (1ULL << 53) + 1);
+	ck_assert_str_eq(cap_str(&c),
+		"# HELP megalink_big_total Big.\n"
+		"# TYPE megalink_big_total counter\n"
+		"megalink_big_total 18446744073709551615\n"
+		"megalink_big_total 9007199254740993\n");
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_prom_family_once)
+{
+	struct cap c;
+	struct prom p;
+
+	cap_open(&c);
+	prom_init(&p, c.f);
+	prom_family(&p, "megalink_a", "gauge", "A.");
+	prom_family(&p, "megalink_a", "gauge", "A.");
+	prom_sample_u64(&p, "megalink_a", NULL, 0, 1);
+	prom_family(&p, "megalink_b_total", "counter", "B.");
+	ck_assert_int_eq(count_of(cap_str(&c), "# HELP megalink_a "), 1);
+	ck_assert_int_eq(count_of(cap_str(&c), "# TYPE megalink_a gauge\n"), 1);
+	ck_assert_int_eq(count_of(cap_str(&c), "# TYPE megalink_b_total counter\n"), 1);
+	cap_close(&c);
+}
+END_TEST
+
+/* A made-up snapshot: two devices, a port each, a neighbour, a QP. */
+static void fake_snap(struct snap *s, uint64_t tx)
+{
+	static struct ml_dev_attr d[2];
+	static struct ml_port_info p[2];
+	static struct ml_neigh_info n[1];
+	static struct ml_port_stats st[2];
+	static struct ml_qp_info q[1];
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	memset(d, 0, sizeof(d));
+	memset(p, 0, sizeof(p));
+	memset(n, 0, sizeof(n));
+	memset(st, 0, sizeof(st));
+	memset(q, 0, sizeof(q));
+	for (i = 0; i < 2; i++) {
+		snprintf(d[i].name, sizeof(d[i].name), "ml%u", i);
+		d[i].index = i;
+		d[i].node_id = 0xa + i;
+		d[i].num_ports = 1;
+		d[i].flags = i ? ML_DEV_ATTR_F_OBJECTS : 0;
+		snprintf(p[i].dev, sizeof(p[i].dev), "ml%u", i);
+		p[i].dev_index = i;
+		p[i].port_index = 0;
+		p[i].ifindex = 10 + i;
+		snprintf(p[i].ifname, sizeof(p[i].ifname), i ? "v\"b" : "va");
+		p[i].link_state = ML_LINK_UP;
+		p[i].carrier = 1;
+		st[i] = (struct ml_port_stats){ .dev_index = i, .ifindex = 10 + i };
+		snprintf(st[i].dev, sizeof(st[i].dev), "ml%u", i);
+		snprintf(st[i].ifname, sizeof(st[i].ifname), "%s", p[i].ifname);
+		st[i].stats[ML_STAT_TX_FRAMES] = tx;
+		st[i].stats[ML_STAT_TX_BYTES] = UINT64_MAX;
+	}
+	snprintf(n[0].dev, sizeof(n[0].dev), "ml0");
+	n[0].node_id = 0xb;
+	snprintf(q[0].dev, sizeof(q[0].dev), "ml1");
+	q[0].qpn = 5;
+	q[0].state = ML_QPS_RTS;
+	q[0].retransmits = 3;
+	s->devs = d;
+	s->ndevs = 2;
+	s->ports = p;
+	s->nports = 2;
+	s->neighs = n;
+	s->nneighs = 1;
+	s->stats = st;
+	s->nstats = 2;
+	s->qps = q;
+	s->nqps = 1;
+	s->have_qps = 1;
+	s->real.tv_sec = 1700000000;
+	s->real.tv_nsec = 5;
+}
+
+START_TEST(test_prom_snapshot)
+{
+	struct snap s;
+	struct cap c;
+	const char *out, *line;
+	int help, type;
+
+	fake_snap(&s, 42);
+	cap_open(&c);
+	prom_write_snap(c.f, &s, "1.2.3", "1.0");
+	out = cap_str(&c);
+	ck_assert_ptr_nonnull(strstr(out, "megalink_build_info{version=\"1.2.3\",libmegalink=\"1.0\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_scrape_timestamp_seconds 1700000000.000000005\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_port_tx_frames_total{device=\"ml0\",port=\"0\",ifname=\"va\"} 42\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_port_tx_bytes_total{device=\"ml1\",port=\"0\",ifname=\"v\\\"b\"} 18446744073709551615\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_port_up{device=\"ml0\",port=\"0\",ifname=\"va\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_neighbour_alive{device=\"ml0\",port=\"0\",ifname=\"\",neighbour=\"0x0000000b\",mac=\"00:00:00:00:00:00\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_qp_retransmits_total{device=\"ml1\",qp=\"5\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_device_info{device=\"ml0\",index=\"0\",node_id=\"0x0000000a\""));
+	/* the object counts only where the kernel reported them */
+	ck_assert_ptr_null(strstr(out, "megalink_device_queue_pairs{device=\"ml0\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "megalink_device_queue_pairs{device=\"ml1\"} 0\n"));
+	/* every sample's family has exactly one HELP and one TYPE, before it */
+	for (line = out; *line; line = strchr(line, '\n') + 1) {
+		char name[128], pat[160];
+		size_t k = strcspn(line, "{ ");
+
+		if (line[0] != '#') {
+			ck_assert_uint_lt(k, sizeof(name));
+			memcpy(name, line, k);
+			name[k] = '\0';
+			snprintf(pat, sizeof(pat), "# HELP %s ", name);
+			help = count_of(out, pat);
+			snprintf(pat, sizeof(pat), "# TYPE %s ", name);
+			type = count_of(out, pat);
+			ck_assert_msg(help == 1 && type == 1, "%s: %d HELP, %d TYPE", name, help, type);
+			ck_assert(strstr(out, pat) < line);
+		}
+	}
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_prom_write_file)
+{
+	char dir[] = "/tmp/ml-prom-XXXXXX", path[64], tmp[72], buf[16] = "";
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.prom", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ck_assert_int_eq(prom_write_file(path, "a 1\n", 4), 0);
+	ck_assert_int_eq(access(tmp, F_OK), -1);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_str_eq(buf, "a 1\n");
+	unlink(path);
+	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/m.prom", dir);	/* the directory is gone */
+	ck_assert_int_eq(prom_write_file(path, "a 1\n", 4), -ENOENT);
+}
+END_TEST
+
+/* ---- --watch ---- */
+
+START_TEST(test_watch_rate)
+{
+	double r;
+
+	ck_assert_int_eq(watch_rate(100, 300, 2.0, &r), 0);
+	ck_assert(r == 100.0);
+	ck_assert_int_eq(watch_rate(5, 5, 1.0, &r), 0);
+	ck_assert(r == 0.0);
+	ck_assert_int_eq(watch_rate(0, UINT64_MAX, 1.0, &r), 0);
+	ck_assert(r > 1.8e19);
+	/* backwards: a reset, never a huge wrapped rate */
+	ck_assert_int_eq(watch_rate(1000, 7, 1.0, &r), 1);
+	ck_assert(r == 0.0);
+	ck_assert_int_eq(watch_rate(1, 2, 0.0, &r), 0);
+	ck_assert(r == 0.0);
+}
+END_TEST
+
+START_TEST(test_watch_report)
+{
+	struct snap a, b;
+	struct ml_port_stats sa[2];
+	struct cap c;
+	const char *out;
+
+	fake_snap(&a, 100);
+	memcpy(sa, a.stats, sizeof(sa));
+	a.stats = sa;
+	a.mono.tv_sec = 10;
+	fake_snap(&b, 350);
+	b.mono.tv_sec = 12;
+	b.mono.tv_nsec = 500000000;
+	b.stats[1].stats[ML_STAT_TX_FRAMES] = 30;	/* ml1 rebound: back to 30 */
+
+	cap_open(&c);
+	watch_report(c.f, WATCH_LINES, &a, &b);
+	out = cap_str(&c);
+	ck_assert_ptr_nonnull(strstr(out, "rates ml0/0 ifname va interval 2.50 tx_frames 100.0 tx_bytes 0.0"));
+	ck_assert_ptr_nonnull(strstr(out, "rates ml1/0 ifname v\"b interval 2.50 tx_frames reset:30 "));
+	cap_close(&c);
+
+	cap_open(&c);
+	watch_report(c.f, WATCH_JSON, &a, &b);
+	out = cap_str(&c);
+	ck_assert_ptr_nonnull(strstr(out, "{\"dev\":\"ml0\",\"port\":0,\"ifname\":\"va\",\"interval\":2.500,\"rates\":{\"tx_frames\":100.000,"));
+	ck_assert_ptr_nonnull(strstr(out, "\"resets\":{}}\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\"resets\":{\"tx_frames\":30}}\n"));
+	cap_close(&c);
+
+	/* a port that was not there before: everything is a reset */
+	b.stats[0].ifindex = 99;
+	cap_open(&c);
+	watch_report(c.f, WATCH_LINES, &a, &b);
+	ck_assert_ptr_nonnull(strstr(cap_str(&c), "rates ml0/0 ifname va interval 2.50 tx_frames reset:350 "));
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_stat_args_metrics)
+{
+	struct stat_opts o;
+	char err[256];
+	char *a1[] = { "megalink-stat", "--prometheus", "-o", "/x/m.prom", "ml0", NULL };
+	char *a2[] = { "megalink-stat", "-j", "--watch=0.5", "-c", "3", NULL };
+	char *a3[] = { "megalink-stat", "--watch", NULL };
+	char *b1[] = { "megalink-stat", "-o", "f", NULL };
+	char *b2[] = { "megalink-stat", "--watch=0", NULL };
+	char *b3[] = { "megalink-stat", "--watch", "-c", "x", NULL };
+	char *b4[] = { "megalink-stat", "--prometheus", "--watch", NULL };
+	char *b5[] = { "megalink-stat", "--prometheus", "ml0", "ml1", NULL };
+	char *b6[] = { "megalink-stat", "-c", "2", NULL };
+	char *b7[] = { "megalink-stat", "--prometheus", "-o", NULL };
+
+	ck_assert_int_eq(stat_parse_args(5, a1, &o, err, sizeof(err)), 0);
+	ck_assert(o.prometheus);
+	ck_assert_str_eq(o.outfile, "/x/m.prom");
+	ck_assert_str_eq(o.dev, "ml0");
+	ck_assert_int_eq(stat_parse_args(5, a2, &o, err, sizeof(err)), 0);
+	ck_assert(o.watch && o.out.json);
+	ck_assert(o.interval == 0.5);
+	ck_assert_uint_eq(o.count, 3);
+	ck_assert_ptr_null(o.dev);
+	ck_assert_int_eq(stat_parse_args(2, a3, &o, err, sizeof(err)), 0);
+	ck_assert(o.interval == 1.0);
+	ck_assert_uint_eq(o.count, 0);
+	ck_assert_int_eq(stat_parse_args(3, b1, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--prometheus"));
+	ck_assert_int_eq(stat_parse_args(2, b2, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--watch=0"));
+	ck_assert_int_eq(stat_parse_args(4, b3, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(stat_parse_args(3, b4, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(stat_parse_args(4, b5, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(stat_parse_args(3, b6, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(stat_parse_args(3, b7, &o, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
 	Suite *s = suite_create("tools");
@@ -1070,6 +1368,17 @@ static Suite *tools_suite(void)
 	tcase_add_test(tc, test_admin_args_bind);
 	tcase_add_test(tc, test_admin_args_other);
 	tcase_add_test(tc, test_parse_ms);
+	tcase_add_test(tc, test_stat_args_metrics);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("metrics");
+	tcase_add_test(tc, test_prom_escape);
+	tcase_add_test(tc, test_prom_u64_max);
+	tcase_add_test(tc, test_prom_family_once);
+	tcase_add_test(tc, test_prom_snapshot);
+	tcase_add_test(tc, test_prom_write_file);
+	tcase_add_test(tc, test_watch_rate);
+	tcase_add_test(tc, test_watch_report);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conf");
