@@ -151,6 +151,16 @@ module_ok() {
 	[ "$v" = "$1" ] && modprobe megalink && [ "$(cat /sys/module/megalink/version)" = "$1" ]
 }
 
+# make_time VERSION: seconds of DKMS's make, from its make.log (the date
+# dkms writes at its top to the file's last change)
+make_time() {
+	local f a
+	f=$(ls /var/lib/dkms/megalink/"$1"/"$krel"/*/log/make.log 2>/dev/null | head -n 1)
+	a=$(sed -n 2p "$f" 2>/dev/null)
+	a=$(date -d "$a" +%s 2>/dev/null) || { echo "? (no make.log)"; return; }
+	echo "$(($(stat -c %Y "$f") - a)) s"
+}
+
 # ---- 2. install
 t=$(now)
 # shellcheck disable=SC2046
@@ -162,6 +172,7 @@ else
 fi
 echo "time: dpkg -i $v1 (DKMS build for $krel included): $(since "$t") s"
 grep -i -e 'dkms' -e 'Building' -e 'megalink.ko' "$ML_OUT/dpkg-install.log" | sed 's/^/  | /' | head -n 20
+echo "time: the DKMS compile of $v1 for $krel: $(make_time "$v1")"
 pkgs_ok "$v1" && ok "all packages installed at $v1" || bad "packages not all at $v1"
 dkms_ok "$v1" && ok "DKMS: megalink/$v1 installed for $krel" || bad "DKMS state after install"
 [ -f "/usr/src/megalink-$v1/dkms.conf" ] && grep -q "PACKAGE_VERSION=\"$v1\"" "/usr/src/megalink-$v1/dkms.conf" &&
@@ -323,6 +334,7 @@ else
 	tail -n 30 "$ML_OUT/dpkg-upgrade.log"
 fi
 echo "time: dpkg -i $v2 (upgrade, DKMS remove $v1 + build $v2): $(since "$t") s"
+echo "time: the DKMS compile of $v2 for $krel: $(make_time "$v2")"
 pkgs_ok "$v2" && ok "all packages upgraded to $v2" || bad "packages not all at $v2"
 dkms_ok "$v2" && ok "DKMS: only megalink/$v2, installed for $krel" || bad "DKMS state after the upgrade"
 [ ! -e "/usr/src/megalink-$v1" ] && [ -f "/usr/src/megalink-$v2/dkms.conf" ] &&

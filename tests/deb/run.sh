@@ -94,7 +94,7 @@ fi
 t=$(date +%s)
 gout=$repo/build/guest-out/deb-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$gout"
-tests/harness/run-in-guest.sh --kernel "$kernel" --timeout 600 --out "$gout" -- \
+tests/harness/run-in-guest.sh --kernel "$kernel" --timeout "${ML_DEB_TIMEOUT:-900}" --out "$gout" -- \
 	tests/deb/in-guest.sh "$out/v1" "$out/v2"
 rc=$?
 lap guest "$t"
