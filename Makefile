@@ -14,6 +14,9 @@
 #   make torch           the PyTorch backend (plugins/torch; skipped loudly without libtorch-dev)
 #   make check-torch     its whole suite (3 and 4 ranks, DDP vs gloo) on 6.12
 #   make install         DESTDIR=, PREFIX= honoured
+#   make deb             the Debian packages, built out of the tree into build/deb/
+#                        (DEB_OUT=DIR, ML_DEB_VERSION=V), then lintian
+#   make check-deb       tests/deb/run.sh: build, lintian, dpkg -i / upgrade / purge in a guest
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian headers.
@@ -32,7 +35,8 @@ KDIR       ?= $(shell if [ -d /lib/modules/$(KREL)/build ]; then \
 export VERSION PREFIX DESTDIR
 
 .PHONY: all modules modules-all lib tools examples plugins coll torch check-coll check-torch guest-tests clean install \
-	check check-debug check-hostile check-unit check-guest demo bench bench-coll deps dkms-install sparse checkpatch
+	check check-debug check-hostile check-unit check-guest demo bench bench-coll deps dkms-install sparse checkpatch \
+	deb check-deb
 
 all: modules lib tools examples plugins coll torch
 
@@ -109,6 +113,15 @@ install: lib tools plugins coll torch
 
 dkms-install:
 	@scripts/dkms-install.sh $(VERSION)
+
+# Debian packages (debian/): dpkg-buildpackage in a temporary copy of the
+# tree, the results in build/deb/ (or DEB_OUT), lintian -i --pedantic.
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh $(if $(DEB_OUT),--out "$(DEB_OUT)")
+
+check-deb:
+	@tests/deb/run.sh
 
 check-unit: lib tools
 	$(MAKE) -C tests/unit check

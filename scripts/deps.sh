@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh build|check|demo|debug|bench|bench-coll|torch
+# deps.sh build|check|demo|debug|bench|bench-coll|torch|deb
 #
 # Makes sure the Debian packages that `make MODE` needs are installed.
 # Root: installs what is missing (apt-get update once, then
@@ -31,17 +31,21 @@ bench_pkgs="rdma-core ibverbs-providers perftest iperf3 sockperf python3-matplot
 bench_coll_pkgs="jq python3-matplotlib"
 # make check-debug: builds a kernel from linux-source-6.12.
 debug_pkgs="linux-source-6.12 flex bison bc libelf-dev libssl-dev xz-utils"
+# make deb, tests/deb/run.sh: the packaging tools and debian/control's
+# Build-Depends (the torch ones are in torch_pkgs).
+deb_pkgs="dpkg-dev debhelper dh-dkms dkms bash-completion lintian devscripts fakeroot g++ python3-dev"
 
 case $mode in
 build) pkgs=$build_pkgs ;;
-check) pkgs="$build_pkgs $guest_pkgs $check_pkgs $torch_pkgs" ;;
+check) pkgs="$build_pkgs $guest_pkgs $check_pkgs $torch_pkgs $deb_pkgs" ;;
 demo) pkgs="$build_pkgs $guest_pkgs $torch_pkgs" ;;
 torch) pkgs="$build_pkgs $torch_pkgs" ;;
 debug) pkgs="$build_pkgs $guest_pkgs $debug_pkgs" ;;
 bench) pkgs="$build_pkgs $guest_pkgs $bench_pkgs" ;;
 bench-coll) pkgs="$build_pkgs $guest_pkgs $torch_pkgs $bench_coll_pkgs" ;;
+deb) pkgs="$build_pkgs $torch_pkgs $deb_pkgs" ;;
 *)
-	echo "usage: $0 build|check|demo|debug|bench|bench-coll|torch" >&2
+	echo "usage: $0 build|check|demo|debug|bench|bench-coll|torch|deb" >&2
 	exit 2
 	;;
 esac

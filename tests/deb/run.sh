@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/deb/run.sh: the Debian packages, built and used (as root, on the
+# host; one step of make check).
+#
+#   1. make deb (scripts/deb.sh): dpkg-buildpackage out of the tree into
+#      build/deb/v1, lintian -i --pedantic on the .changes: any error or
+#      warning fails.  Then the same for version VERSION+1 (the last
+#      number bumped) into build/deb/v2, without lintian.
+#   2. a 6.12 guest (tests/harness/run-in-guest.sh) runs tests/deb/in-guest.sh:
+#      dpkg -i on a clean root (DKMS builds the module for the running
+#      kernel only), modprobe, a pod and megalink-perf traffic with only
+#      the installed programs, the upgrade to v2, dpkg --purge, nothing left.
+#
+# When dpkg-buildpackage, debhelper or dh-dkms are missing and cannot be
+# installed (scripts/deps.sh deb; needs root and an apt mirror), it says
+# so LOUDLY and exits 0 without testing anything.
+#
+# Environment: ML_DEB_KERNEL (6.12), ML_DEB_TORCH=1 (import megalink_torch
+# in the guest too: slow under TCG), ML_DEB_REUSE=1 (keep the debs of a
+# previous run in build/deb/v1 and v2 when they are there).
+# Ends with "deb: N passed, M failed"; exit status 0 only when M is 0.
+set -u
+set -o pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo" || exit 1
+kernel=${ML_DEB_KERNEL:-6.12}
+out=$repo/build/deb
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() {
+	echo "deb: timings: ${timings# }"
+	echo "deb: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+timings=''
+t_all=$(date +%s)
+lap() { timings="$timings $1=$(($(date +%s) - $2))s"; }
+
+# ---- the packaging tools
+have_tools() {
+	command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null &&
+		command -v dh_dkms >/dev/null && command -v lintian >/dev/null
+}
+if ! have_tools; then
+	scripts/deps.sh deb || true
+fi
+if ! have_tools; then
+	echo
+	echo "ML-SKIP-NOTE: ***************************************************************"
+	echo "ML-SKIP-NOTE: deb: *** SKIPPED: dpkg-buildpackage, debhelper, dh-dkms or lintian"
+	echo "ML-SKIP-NOTE: deb: *** are missing and could not be installed (scripts/deps.sh deb)."
+	echo "ML-SKIP-NOTE: deb: *** The Debian packages were NOT built or tested."
+	echo "ML-SKIP-NOTE: ***************************************************************"
+	echo "deb: 0 passed, 0 failed (SKIPPED)"
+	exit 0
+fi
+
+v1=$(cat VERSION)
+# VERSION+1: the last number bumped (0.1.0 -> 0.1.1).
+v2=$(echo "$v1" | awk -F. -v OFS=. '{ $NF = $NF + 1; print }')
+
+# ---- 1. build, lintian
+t=$(date +%s)
+if [ "${ML_DEB_REUSE:-0}" = 1 ] && ls "$out"/v1/megalink-dkms_"$v1"_all.deb >/dev/null 2>&1; then
+	ok "reusing build/deb/v1 (ML_DEB_REUSE=1)"
+elif make -s deb DEB_OUT="$out/v1"; then
+	ok "make deb $v1: built, lintian -i --pedantic: no error, no warning"
+else
+	bad "make deb $v1 (build or lintian; see $out/v1/build.log and lintian.txt)"
+fi
+lap build-v1 "$t"
+t=$(date +%s)
+if [ "${ML_DEB_REUSE:-0}" = 1 ] && ls "$out"/v2/megalink-dkms_"$v2"_all.deb >/dev/null 2>&1; then
+	ok "reusing build/deb/v2 (ML_DEB_REUSE=1)"
+elif DEB_BUILD_OPTIONS="noautodbgsym parallel=$(nproc)" scripts/deb.sh --version "$v2" --out "$out/v2" --no-lintian; then
+	ok "scripts/deb.sh --version $v2: built"
+else
+	bad "build of $v2 (see $out/v2/build.log)"
+fi
+lap build-v2 "$t"
+n1=$(ls "$out"/v1/*.deb 2>/dev/null | grep -vc -- -dbgsym_)
+n2=$(ls "$out"/v2/*.deb 2>/dev/null | grep -vc -- -dbgsym_)
+if [ "$n1" -ne 8 ] || [ "$n2" -ne "$n1" ]; then
+	bad "expected 8 packages in each build, got $n1 and $n2"
+	finish
+fi
+
+# ---- 2. install, use, upgrade, purge in a guest
+t=$(date +%s)
+gout=$repo/build/guest-out/deb-$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$gout"
+tests/harness/run-in-guest.sh --kernel "$kernel" --timeout "${ML_DEB_TIMEOUT:-900}" --out "$gout" -- \
+	tests/deb/in-guest.sh "$out/v1" "$out/v2"
+rc=$?
+lap guest "$t"
+gp=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$gout/output.log" | tail -n 1)
+gf=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$gout/output.log" | tail -n 1)
+passed=$((passed + ${gp:-0}))
+failed=$((failed + ${gf:-0}))
+if [ -z "$gp" ]; then
+	bad "the guest did not report (run-in-guest.sh exit $rc; $gout)"
+elif [ "$rc" -ne 0 ] && [ "${gf:-0}" -eq 0 ]; then
+	bad "run-in-guest.sh exit $rc (120: kernel splat; 125: boot or timeout) ($gout)"
+fi
+grep '^time: ' "$gout/output.log" | sed 's/^/deb: /'
+timings="$timings (boot $(sed -n 's/^boot_s=//p' "$gout/timing" 2>/dev/null)s)"
+lap total "$t_all"
+finish
