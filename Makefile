@@ -16,7 +16,7 @@
 #   make install         DESTDIR=, PREFIX= honoured
 #   make deb             the Debian packages, built out of the tree into build/deb/
 #                        (DEB_OUT=DIR, ML_DEB_VERSION=V), then lintian
-#   make check-deb       tests/deb/run.sh: build, lintian, dpkg -i / upgrade / purge in a guest
+#   make check-deb       tests/deb/run.sh: build, lintian, dpkg -i / upgrade / purge, used in a guest
 #
 # KDIR defaults to the running kernel's build tree, else the newest
 # installed Debian headers.

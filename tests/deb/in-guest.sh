@@ -30,24 +30,10 @@ export DEBIAN_FRONTEND=noninteractive
 
 v1dir=$1 v2dir=$2
 krel=$(uname -r)
-passed=0 failed=0
-ok() { echo "ok: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-	echo "deb-guest: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-on() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || { bad "not root"; finish; }
-debs() { ls "$1"/*.deb | grep -v -- '-dbgsym_'; }
+[ "$(id -u)" = 0 ] || { bad "not root"; finish deb-guest; }
 pkgs=$(for f in $(debs "$v1dir"); do dpkg-deb -f "$f" Package; done | sort)
 v1=$(dpkg-deb -f "$(debs "$v1dir" | head -n 1)" Version)
 v2=$(dpkg-deb -f "$(debs "$v2dir" | head -n 1)" Version)
@@ -122,45 +108,6 @@ else
 	ok "clean root: no megalink in DKMS, /usr/src or /lib/modules ($(since "$t") s)"
 fi
 
-# pkgs_ok VERSION: every package is installed at VERSION
-pkgs_ok() {
-	local st
-	# shellcheck disable=SC2086
-	st=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}${Version}\n' $pkgs 2>/dev/null)
-	echo "$st" | awk -v v="$1" '$2 != "ii" || $3 != v { print "  " $0; bad = 1 } END { exit bad }'
-}
-# dkms_ok VERSION: DKMS has exactly megalink/VERSION, installed for krel
-dkms_ok() {
-	local st
-	st=$(dkms status megalink 2>/dev/null)
-	echo "  dkms status: $(echo "$st" | tr '\n' ';')"
-	[ "$(ls /var/lib/dkms/megalink 2>/dev/null | grep -vc '^kernel-')" = 1 ] &&
-		[ -d "/var/lib/dkms/megalink/$1" ] &&
-		echo "$st" | grep -q "^megalink/$1, $krel, [^:]*: installed"
-}
-# module_ok VERSION: modprobe loads the DKMS module of VERSION
-module_ok() {
-	local f v
-	f=$(modinfo -k "$krel" -F filename megalink 2>/dev/null)
-	v=$(modinfo -k "$krel" -F version megalink 2>/dev/null)
-	echo "  module: $f version $v"
-	case $f in
-	/lib/modules/"$krel"/updates/dkms/megalink.ko*) ;;
-	*) return 1 ;;
-	esac
-	[ "$v" = "$1" ] && modprobe megalink && [ "$(cat /sys/module/megalink/version)" = "$1" ]
-}
-
-# make_time VERSION: seconds of DKMS's make, from its make.log (the date
-# dkms writes at its top to the file's last change)
-make_time() {
-	local f a
-	f=$(ls /var/lib/dkms/megalink/"$1"/"$krel"/*/log/make.log 2>/dev/null | head -n 1)
-	a=$(sed -n 2p "$f" 2>/dev/null)
-	a=$(date -d "$a" +%s 2>/dev/null) || { echo "? (no make.log)"; return; }
-	echo "$(($(stat -c %Y "$f") - a)) s"
-}
-
 # ---- 2. install
 t=$(now)
 # shellcheck disable=SC2046
@@ -231,55 +178,6 @@ else
 fi
 
 # ---- 4. a pod of three nodes, traffic between n1 and n2
-# pod_up N: nodes n1..nN, full mesh; sets dev_1..dev_N
-pod_up() {
-	local n=$1 a b i res ifname dev
-	for i in $(seq 1 "$n"); do
-		ip netns add "n$i" && on "n$i" ip link set lo up
-	done
-	for a in $(seq 1 "$n"); do
-		for b in $(seq $((a + 1)) "$n"); do
-			ip link add "n$a-n$b" netns "n$a" type veth peer name "n$b-n$a" netns "n$b" || return 1
-			on "n$a" ip link set "n$a-n$b" up
-			on "n$b" ip link set "n$b-n$a" up
-		done
-	done
-	for a in $(seq 1 "$n"); do
-		dev=''
-		for b in $(seq 1 "$n"); do
-			[ "$a" != "$b" ] || continue
-			ifname=n$a-n$b
-			if [ -z "$dev" ]; then
-				res=$(on "n$a" megalink port bind "$ifname" node-id "$a" hello 100 dead 1000) || return 1
-				dev=$(printf '%s\n' "$res" | sed -n 's|^port \([^/ ]*\)/.*|\1|p')
-				eval "dev_$a=\$dev"
-			else
-				on "n$a" megalink port bind "$ifname" dev "$dev" >/dev/null || return 1
-			fi
-		done
-	done
-}
-pod_down() {
-	local i
-	for i in 1 2 3; do
-		ip netns del "n$i" 2>/dev/null
-	done
-	return 0
-}
-# wait_neigh N: every node n1..nN sees N-1 neighbours (10 s)
-wait_neigh() {
-	local n=$1 i j c
-	for j in $(seq 1 50); do
-		c=0
-		for i in $(seq 1 "$n"); do
-			[ "$(on "n$i" megalink-stat neigh | grep -c '^neigh ')" -eq $((n - 1)) ] && c=$((c + 1))
-		done
-		[ "$c" -eq "$n" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 t=$(now)
 if pod_up 3 && wait_neigh 3; then
 	ok "pod: three nodes, full mesh, each sees two neighbours ($(since "$t") s)"
@@ -288,36 +186,7 @@ else
 	bad "pod of three nodes did not come up"
 	on n1 megalink-stat 2>&1 | sed 's/^/  n1| /'
 fi
-# megalink-perf's TCP exchange needs IP between n1 and n2: a second veth.
-ip link add ctl1 netns n1 type veth peer name ctl2 netns n2
-on n1 ip addr add 10.77.0.1/24 dev ctl1 && on n1 ip link set ctl1 up
-on n2 ip addr add 10.77.0.2/24 dev ctl2 && on n2 ip link set ctl2 up
-t=$(now)
-perf_args=(write_bw -s 64K -n 200 --verify --timeout 20 -p 18600 -j)
-on n2 timeout 60 megalink-perf -d "${dev_2:-ml0}" "${perf_args[@]}" >"$ML_OUT/perf-server.json" 2>"$ML_OUT/perf-server.err" &
-sp=$!
-sleep 0.5
-on n1 timeout 60 megalink-perf -d "${dev_1:-ml0}" "${perf_args[@]}" 10.77.0.2 >"$ML_OUT/perf.json" 2>"$ML_OUT/perf.err"
-crc=$?
-wait "$sp"
-src=$?
-summary=$(python3 - "$ML_OUT/perf.json" <<'EOF'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
-rows = [r for r in rows if "bytes" in r.get("bw", {})]
-ok = bool(rows) and all(r.get("verify") is True for r in rows)
-print(sum(int(r["bw"]["bytes"]) for r in rows), rows[-1]["bw"].get("Gbps", "?") if rows else "?",
-      "verified" if ok else "NOT-verified")
-EOF
-)
-bytes=${summary%% *}
-if [ "$crc" = 0 ] && [ "$src" = 0 ] && [ "${bytes:-0}" -ge $((200 * 65536)) ] 2>/dev/null &&
-	[ "${summary##* }" = verified ]; then
-	ok "megalink-perf write_bw 64K x 200 --verify n1 -> n2: bytes Gbps check: $summary ($(since "$t") s)"
-else
-	bad "megalink-perf: client $crc server $src, summary '$summary'"
-	cat "$ML_OUT/perf.err" "$ML_OUT/perf-server.err" "$ML_OUT/perf.json" | head -n 20
-fi
+perf_check
 pod_down
 rmmod megalink 2>/dev/null || bad "rmmod megalink after the pod"
 
@@ -389,4 +258,4 @@ lefto=$(ls -d /usr/src/megalink-* /var/lib/dkms/megalink /lib/modules/*/updates/
 	bad "left after purge: $lefto"
 ldconfig -p | grep -q megalink && bad "ldconfig still lists a megalink library" ||
 	ok "ldconfig lists no megalink library"
-finish
+finish deb-guest

@@ -90,24 +90,42 @@ if [ "$n1" -ne 8 ] || [ "$n2" -ne "$n1" ]; then
 	finish
 fi
 
-# ---- 2. install, use, upgrade, purge in a guest
+# ---- 2. install, use, upgrade, purge
 t=$(date +%s)
 gout=$repo/build/guest-out/deb-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$gout"
-tests/harness/run-in-guest.sh --kernel "$kernel" --timeout "${ML_DEB_TIMEOUT:-900}" --out "$gout" -- \
-	tests/deb/in-guest.sh "$out/v1" "$out/v2"
-rc=$?
-lap guest "$t"
-gp=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$gout/output.log" | tail -n 1)
-gf=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$gout/output.log" | tail -n 1)
+mode=${ML_DEB_MODE:-root}
+if [ "$mode" = root ] && ! unshare -m sh -c 'd=$(mktemp -d) && mount -t tmpfs x "$d" &&
+	mkdir "$d/u" "$d/w" "$d/m" && mount -t overlay x -o "lowerdir=/,upperdir=$d/u,workdir=$d/w" "$d/m"; r=$?; umount -R "$d" 2>/dev/null; rmdir "$d"; exit $r' 2>/dev/null; then
+	echo "ML-SKIP-NOTE: deb: no overlay of / in a mount namespace here: dpkg runs in the guest instead (slow: DKMS compiles under TCG)"
+	mode=guest
+fi
+if [ "$mode" = root ]; then
+	# dpkg natively in an overlay of / (tests/deb/root.sh), the result
+	# loaded and used in guests.
+	unshare -m "$repo/tests/deb/root.sh" "$out/v1" "$out/v2" "$gout" "$kernel"
+	rc=$?
+	tag=deb-root
+	glog=$gout/root.log
+	gf=$(grep -c '^FAIL: ' "$glog")
+	gp=$(grep -c "^ok: " "$glog")
+else
+	tests/harness/run-in-guest.sh --kernel "$kernel" --timeout "${ML_DEB_TIMEOUT:-900}" --out "$gout" -- \
+		tests/deb/in-guest.sh "$out/v1" "$out/v2"
+	rc=$?
+	tag=deb-guest
+	glog=$gout/output.log
+	gp=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$glog" | tail -n 1)
+	gf=$(sed -n 's/^deb-guest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$glog" | tail -n 1)
+fi
+lap "$mode" "$t"
 passed=$((passed + ${gp:-0}))
 failed=$((failed + ${gf:-0}))
-if [ -z "$gp" ]; then
-	bad "the guest did not report (run-in-guest.sh exit $rc; $gout)"
+if [ -z "$gp" ] || [ "$gp" = 0 ]; then
+	bad "$tag did not report (exit $rc; $gout)"
 elif [ "$rc" -ne 0 ] && [ "${gf:-0}" -eq 0 ]; then
-	bad "run-in-guest.sh exit $rc (120: kernel splat; 125: boot or timeout) ($gout)"
+	bad "$tag: exit $rc (120: kernel splat; 125: boot or timeout) ($gout)"
 fi
-grep '^time: ' "$gout/output.log" | sed 's/^/deb: /'
-timings="$timings (boot $(sed -n 's/^boot_s=//p' "$gout/timing" 2>/dev/null)s)"
+grep '^time: ' "$glog" | sed 's/^/deb: /'
 lap total "$t_all"
 finish
