@@ -21,6 +21,7 @@ export ML_COLL_QUICK=${ML_COLL_QUICK:-1}
 # tests/torch: the smoke test only (make check-torch runs all of it)
 export ML_TORCH_QUICK=${ML_TORCH_QUICK:-1}
 rc=0
+times=''
 for s in tests/guest/run-suite.sh tests/config/run-suite.sh tests/unit/guest-verbs-smoke.sh \
 	 tests/metrics/run-suite.sh \
 	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh \
@@ -34,9 +35,12 @@ for s in tests/guest/run-suite.sh tests/config/run-suite.sh tests/unit/guest-ver
 	fi
 	# A suite that needs the module unloaded gets it so.
 	[ -d /sys/module/megalink ] && rmmod megalink 2>/dev/null
+	t0=$(date +%s)
 	if ! "$s"; then
 		echo "in-guest: $s FAILED"
 		rc=1
 	fi
+	times="$times $(basename "$(dirname "$s")")=$(($(date +%s) - t0))s"
 done
+echo "in-guest: seconds per suite:$times"
 exit $rc
