@@ -95,6 +95,11 @@ while IFS= read -r line; do
 			if [ -d "/.ml-host$p" ]; then
 				mkdir -p "$p" && mount -o bind "/.ml-host$p" "$p" ||
 					fail "cannot bind the host's $p back over the guest's tmpfs"
+			elif [ -e "$p" ]; then
+				# A file below a directory bound back already: it is
+				# there (": >" would truncate the host's file in the
+				# overlay).
+				:
 			elif [ -e "/.ml-host$p" ]; then
 				mkdir -p "${p%/*}" && : >"$p" && mount -o bind "/.ml-host$p" "$p" ||
 					fail "cannot bind the host's $p back over the guest's tmpfs"

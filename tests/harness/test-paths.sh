@@ -43,12 +43,15 @@ check() {
 	shift 3
 	echo "== paths: $name: $dest"
 	copy_tree "$dest"
-	local rc=0
+	local rc=0 cmd=tests/harness/paths-guest.sh
+	# The second run names the command by its absolute path: a file below
+	# /tmp that the guest binds back, and must not find empty.
+	[ -z "$out" ] || cmd=$dest/$cmd
 	# (The decoy goes by its bare name: a path named by an ML_* variable
 	# or a command argument is one the guest must see.)
 	ML_PATHS_DATA=$data \
 		"$dest/tests/harness/run-in-guest.sh" --kernel "$kernel" --timeout 180 "$@" \
-		-- tests/harness/paths-guest.sh "${decoy##*/}" || rc=$?
+		-- "$cmd" "${decoy##*/}" || rc=$?
 	if [ -z "$out" ]; then
 		out=$(ls -d "$dest"/build/guest-out/*/ 2>/dev/null | head -n 1)
 		out=${out%/}
