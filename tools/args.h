@@ -43,6 +43,9 @@ enum admin_cmd {
 	ADM_NEIGH_SHOW,
 	ADM_STATS_SHOW,
 	ADM_QP_SHOW,
+	ADM_PEER_ADD,
+	ADM_PEER_DEL,
+	ADM_PEER_SHOW,
 };
 
 #define ADM_SET_NODE_ID	(1U << 0)
@@ -56,6 +59,8 @@ struct admin_opts {
 	enum admin_cmd cmd;
 	const char *ifname;
 	const char *dev;
+	const char *addr;	/* peer add/del */
+	const char *local;	/* peer add ... local ADDR */
 	int has_port_index;
 	uint32_t port_index;
 	uint32_t node_id;
