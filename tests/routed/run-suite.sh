@@ -21,7 +21,7 @@ set -u
 repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$repo/tests/routed
 ml=$repo/tools/megalink
-perf=$repo/tools/perf/megalink-perf
+perf=$repo/tools/megalink-perf
 nlpeer="/usr/bin/python3 $here/nlpeer.py"
 out=${ML_OUT:-/tmp/megalink-routed-out}
 mkdir -p "$out"
@@ -91,7 +91,14 @@ ip -n rtb1 route add default via 10.71.2.254
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 set +e
 
-check "IPv4 route a1 -> b1 through the router" nsx rta1 ping -c 1 -W 5 10.71.2.1
+route_ok() { # the first packets may wait for ARP and the bridge
+	local i
+	for i in 1 2 3 4 5; do
+		nsx rta1 ping -c 1 -W 2 10.71.2.1 >/dev/null && return 0
+	done
+	return 1
+}
+check "IPv4 route a1 -> b1 through the router" route_ok
 
 # bind NS IF NODE -> device name
 bind() {
@@ -143,14 +150,15 @@ nsx rtb1 "$ml" neigh show
 # transfer NAME MODE SIZE ITERS [QPS]: megalink-perf --verify, b1 serves
 port=18600
 transfer() {
-	local name=$1 mode=$2 size=$3 iters=$4 qps=${5:-1} spid rc
+	local name=$1 mode=$2 size=$3 iters=$4 spid rc q=()
+	[ -n "${5:-}" ] && q=(-q "$5")
 	port=$((port + 1))
 	nsx rtb1 timeout 120 "$perf" "$mode" -d "$db1" -p $port --timeout 30 \
 		>"$out/$name-server.log" 2>&1 &
 	spid=$!
 	sleep 1
 	nsx rta1 timeout 120 "$perf" "$mode" -d "$da1" -p $port --timeout 30 \
-		--verify -s "$size" -n "$iters" -q "$qps" 10.71.2.1 \
+		--verify -s "$size" -n "$iters" "${q[@]}" 10.71.2.1 \
 		>"$out/$name-client.log" 2>&1
 	rc=$?
 	wait $spid
