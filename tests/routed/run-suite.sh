@@ -91,12 +91,10 @@ ip -n rtb1 route add default via 10.71.2.254
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 set +e
 
-route_ok() { # the first packets may wait for ARP and the bridge
-	local i
-	for i in 1 2 3 4 5; do
-		nsx rta1 ping -c 1 -W 2 10.71.2.1 >/dev/null && return 0
-	done
-	return 1
+# ping is not installed everywhere: the route, and the transfers below
+# (their TCP side channel crosses the router too), prove forwarding.
+route_ok() {
+	nsx rta1 ip route get 10.71.2.1 | grep -q 'via 10.71.1.254'
 }
 check "IPv4 route a1 -> b1 through the router" route_ok
 
@@ -208,7 +206,7 @@ r=$(nsx rta1 "$ml" peer add "$da1" 10.71.2.1 2>&1)
 # 63 more peers fill the table (1 is there); the 65th is refused.
 n=0
 for i in $(seq 1 63); do
-	nsx rta1 $nlpeer add "$da1" 10.9.1.$i | grep -q '^errno=0 ' && n=$((n + 1))
+	nsx rta1 "$ml" peer add "$da1" 10.9.1.$i && n=$((n + 1))
 done
 [ $n -eq 63 ] && ok "63 more peers added" || bad "63 more peers added ($n)"
 nlcase "65th peer" 28 "too many peers" add "$da1" 10.9.2.1
