@@ -20,6 +20,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "udp.h"
 #include "qp.h"
 
 DEFINE_XARRAY_ALLOC(ml_devs);
@@ -129,6 +130,7 @@ struct ml_dev *ml_dev_create(struct net *net, u32 node_id, u32 hello_ms,
 	xa_init_flags(&dev->mrs, XA_FLAGS_ALLOC1);
 	xa_init_flags(&dev->qps, XA_FLAGS_ALLOC1);
 	write_pnet(&dev->net, net);
+	INIT_LIST_HEAD(&dev->peers);
 	dev->node_id = node_id;
 	dev->hello_ms = hello_ms;
 	dev->dead_ms = dead_ms;
@@ -169,6 +171,7 @@ void ml_dev_destroy(struct ml_dev *dev)
 
 	ASSERT_RTNL();
 	WRITE_ONCE(dev->dead, true);
+	ml_peer_flush(dev);
 	for (i = 0; i < ML_MAX_PORTS; i++) {
 		port = ml_dev_port(dev, i);
 		if (port)

@@ -37,6 +37,9 @@ struct netlink_ext_ack;
  * @nr_qps: QPs created and not yet destroyed, at most ML_MAX_QP_PER_DEV
  * @nr: live objects of each enum ml_obj_type, [0] counts open files
  * @pinned: pages pinned by the device's MRs
+ * @peers: UDP peers (struct ml_peer, udp.c) added by address; an RCU list,
+ *	changed under RTNL, read under RCU by the HELLO timer and receive
+ * @num_peers: length of @peers, at most ML_MAX_PEERS; RTNL
  */
 struct ml_dev {
 	struct kref ref;
@@ -57,6 +60,8 @@ struct ml_dev {
 	atomic_t nr_qps;
 	atomic_t nr[ML_OBJ_QP + 1];
 	atomic64_t pinned;
+	struct list_head peers;
+	unsigned int num_peers;
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "udp.h"
 #include "wire.h"
 
 static unsigned long ml_neigh_expiry(const struct ml_neigh *n)
@@ -85,8 +86,10 @@ static void ml_disc_timer(struct timer_list *t)
 		mod_timer(&port->timer, next);
 	spin_unlock_bh(&port->lock);
 
-	if (hello && ml_port_carrier_ok(port))
+	if (hello && ml_port_carrier_ok(port)) {
 		ml_tx_hello(port);
+		ml_udp_tx_hellos(port);
+	}
 }
 
 void ml_disc_port_init(struct ml_port *port)
@@ -115,27 +118,44 @@ void ml_disc_port_stop(struct ml_port *port)
 	timer_shutdown_sync(&port->timer);
 }
 
-static struct ml_neigh *ml_neigh_find(struct ml_port *port, const u8 *mac)
+/* The neighbour at @mac (Ethernet, @addr 0) or at @addr (UDP). */
+static struct ml_neigh *ml_neigh_find(struct ml_port *port, const u8 *mac,
+				      __be32 addr)
 {
 	struct ml_neigh *n;
 
 	list_for_each_entry(n, &port->neighs, list)
-		if (ether_addr_equal(n->mac, mac))
+		if (n->addr == addr && (addr || ether_addr_equal(n->mac, mac)))
 			return n;
 	return NULL;
+}
+
+/* A UDP peer was removed: forget its neighbour; port->lock held. */
+void ml_disc_forget_addr(struct ml_port *port, __be32 addr)
+{
+	struct ml_neigh *n;
+
+	lockdep_assert_held(&port->lock);
+	n = ml_neigh_find(port, NULL, addr);
+	if (n) {
+		ml_neigh_lost(port, n);
+		ml_port_update_link(port, ML_REASON_NEIGH);
+	}
 }
 
 /**
  * ml_disc_rx_hello() - handle a HELLO that passed the common header checks
  * @port: receiving port
  * @skb: the frame, data at the megalink header
+ * @saddr: the source address of a frame that came in UDP, else 0
  *
  * Return: 0, or the ML_STAT_DROP_* reason to count.
  */
-int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
+int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 {
 	u32 len = ntohs(((struct ml_wire_hdr *)skb->data)->len);
-	const u8 *mac = eth_hdr(skb)->h_source;
+	static const u8 no_mac[ETH_ALEN];
+	const u8 *mac = saddr ? no_mac : eth_hdr(skb)->h_source;
 	u32 node_id, dead_ms, src_port;
 	struct ml_wire_hello hbuf = {};
 	const struct ml_wire_hello *h = &hbuf;
@@ -156,12 +176,12 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 	src_port = ntohs(h->src_port);
 	if (h->flags || !memchr(h->dev_name, '\0', sizeof(h->dev_name)) ||
 	    dead_ms < ML_DEAD_MS_MIN || dead_ms > ML_DEAD_MS_MAX ||
-	    src_port >= ML_MAX_PORTS || !is_valid_ether_addr(mac))
+	    src_port >= ML_MAX_PORTS || (!saddr && !is_valid_ether_addr(mac)))
 		return ML_STAT_DROP_MALFORMED;
 
 	ml_stat_inc(port, ML_STAT_RX_HELLO);
 	spin_lock_bh(&port->lock);
-	n = ml_neigh_find(port, mac);
+	n = ml_neigh_find(port, mac, saddr);
 	if (n && (n->node_id != node_id || n->port_index != src_port)) {
 		/* The same MAC now speaks for another node or port. */
 		ml_neigh_lost(port, n);
@@ -178,6 +198,7 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb)
 			return ML_STAT_DROP_NOMEM;
 		}
 		ether_addr_copy(n->mac, mac);
+		n->addr = saddr;
 		n->node_id = node_id;
 		n->port_index = src_port;
 		list_add_tail(&n->list, &port->neighs);

@@ -16,7 +16,8 @@ struct sk_buff;
  */
 struct ml_neigh {
 	struct list_head list;
-	u8 mac[ETH_ALEN];
+	u8 mac[ETH_ALEN];		/* Ethernet neighbour; zero for UDP */
+	__be32 addr;			/* UDP neighbour's IPv4 address; 0: Ethernet */
 	u32 node_id;
 	u32 port_index;
 	u64 caps;
@@ -31,6 +32,7 @@ void ml_disc_port_start(struct ml_port *port);
 void ml_disc_port_stop(struct ml_port *port);
 void ml_disc_kick(struct ml_port *port);
 void ml_disc_flush(struct ml_port *port);
-int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb);
+int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb, __be32 saddr);
+void ml_disc_forget_addr(struct ml_port *port, __be32 addr);
 
 #endif /* _ML_DISCOVERY_H */

@@ -16,6 +16,7 @@
 #include "device.h"
 #include "mr.h"
 #include "qp.h"
+#include "udp.h"
 #include "netlink.h"
 #include "port.h"
 #include "wire.h"
@@ -121,9 +122,12 @@ static int __init ml_init(void)
 	err = ml_chardev_init();
 	if (err)
 		goto err_qp;
-	err = ml_port_notifier_init();
+	err = ml_udp_init();
 	if (err)
 		goto err_chardev;
+	err = ml_port_notifier_init();
+	if (err)
+		goto err_udp;
 	err = ml_genl_init();
 	if (err)
 		goto err_notifier;
@@ -134,6 +138,8 @@ static int __init ml_init(void)
 
 err_notifier:
 	ml_port_notifier_exit();
+err_udp:
+	ml_udp_exit();
 err_chardev:
 	ml_chardev_exit();
 err_qp:
@@ -150,6 +156,8 @@ static void __exit ml_exit(void)
 	ml_stats_exit();
 	ml_genl_exit();
 	ml_port_notifier_exit();
+	/* After the devices, whose peers held the sockets. */
+	ml_udp_exit();
 	ml_chardev_exit();
 	ml_qp_exit();
 	ml_mr_exit();

@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/etherdevice.h>
+#include <linux/in.h>
 #include <linux/pid_namespace.h>
 #include <linux/rtnetlink.h>
 #include <net/genetlink.h>
@@ -27,6 +28,7 @@
 #include "netlink.h"
 #include "port.h"
 #include "qp.h"
+#include "udp.h"
 #include "wire.h"
 
 static struct genl_family ml_genl_family;
@@ -79,6 +81,14 @@ static const struct nla_policy ml_port_bind_policy[ML_A_IFNAME + 1] = {
 	[ML_A_DEAD_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &ml_dead_range),
 	[ML_A_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[ML_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+};
+
+/* PEER_ADD, PEER_DEL; PEER_GET's dump filter is ml_dev_get_policy. */
+static const struct nla_policy ml_peer_policy[ML_A_PEER_LOCAL + 1] = {
+	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
+	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
+	[ML_A_PEER_ADDR] = { .type = NLA_BE32 },
+	[ML_A_PEER_LOCAL] = { .type = NLA_BE32 },
 };
 
 /* ------------------------------------------------------------------ */
@@ -188,7 +198,8 @@ static int ml_nl_put_neigh(struct sk_buff *skb, const struct ml_port *port,
 	    nla_put_u64_64bit(skb, ML_A_NEIGH_CAPS, n->caps, ML_A_PAD) ||
 	    nla_put_u32(skb, ML_A_NEIGH_AGE_MS, age) ||
 	    nla_put_u32(skb, ML_A_NEIGH_DEAD_MS, n->dead_ms) ||
-	    (n->mtu && nla_put_u32(skb, ML_A_NEIGH_MTU, n->mtu)))
+	    (n->mtu && nla_put_u32(skb, ML_A_NEIGH_MTU, n->mtu)) ||
+	    (n->addr && nla_put_in_addr(skb, ML_A_NEIGH_ADDR, n->addr)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -883,6 +894,131 @@ out:
 	return err;
 }
 
+/* A unicast IPv4 address from @attr; else -EINVAL naming it. */
+static int ml_nl_get_in_addr(struct nlattr *attr, __be32 *addr,
+			     struct netlink_ext_ack *extack)
+{
+	__be32 a = nla_get_in_addr(attr);
+
+	if (ipv4_is_zeronet(a) || ipv4_is_multicast(a) ||
+	    ipv4_is_lbcast(a) || ipv4_is_loopback(a)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "not a unicast IPv4 address");
+		return -EINVAL;
+	}
+	*addr = a;
+	return 0;
+}
+
+static int ml_nl_peer_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct netlink_ext_ack *extack = info->extack;
+	bool add = info->genlhdr->cmd == ML_CMD_PEER_ADD;
+	__be32 addr, local = 0;
+	struct ml_dev *dev;
+	int err;
+
+	err = ml_nl_require_admin(skb, extack);
+	if (err)
+		return err;
+	if (!ml_nl_has_dev(attrs)) {
+		NL_SET_ERR_MSG(extack, "dev-index or dev-name required");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_DEV_INDEX);
+		return -EINVAL;
+	}
+	if (!attrs[ML_A_PEER_ADDR]) {
+		NL_SET_ERR_MSG(extack, "peer-addr required");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_PEER_ADDR);
+		return -EINVAL;
+	}
+	err = ml_nl_get_in_addr(attrs[ML_A_PEER_ADDR], &addr, extack);
+	if (err)
+		return err;
+	if (attrs[ML_A_PEER_LOCAL]) {
+		if (!add) {
+			NL_SET_ERR_MSG_ATTR(extack, attrs[ML_A_PEER_LOCAL],
+					    "peer-local is only for peer-add");
+			return -EINVAL;
+		}
+		err = ml_nl_get_in_addr(attrs[ML_A_PEER_LOCAL], &local,
+					extack);
+		if (err)
+			return err;
+	}
+
+	rtnl_lock();
+	dev = ml_nl_get_dev(genl_info_net(info), attrs, extack);
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+	} else if (add) {
+		err = ml_peer_add(dev, addr, local, extack);
+		if (err == -EEXIST)
+			NL_SET_BAD_ATTR(extack, attrs[ML_A_PEER_ADDR]);
+	} else {
+		err = ml_peer_del(dev, addr);
+		if (err)
+			NL_SET_ERR_MSG_ATTR(extack, attrs[ML_A_PEER_ADDR],
+					    "no such peer on this device");
+	}
+	rtnl_unlock();
+	return err;
+}
+
+/* Peers of the devices; cb->args[0] device index, cb->args[1] position. */
+static int ml_nl_peer_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	unsigned long filter = cb->args[3];
+	struct ml_peer *peer;
+	struct ml_dev *dev;
+	unsigned long i;
+	int err = 0;
+	void *hdr;
+	long k;
+
+	rtnl_lock();
+	xa_for_each_start(&ml_devs, i, dev, cb->args[0]) {
+		if (i != cb->args[0])
+			cb->args[1] = 0;
+		cb->args[0] = i;
+		if (!net_eq(ml_dev_net(dev), net) || (filter && i != filter - 1))
+			continue;
+		k = 0;
+		list_for_each_entry(peer, &dev->peers, list) {
+			if (k++ < cb->args[1])
+				continue;
+			hdr = ml_nl_put_hdr(skb, NETLINK_CB(cb->skb).portid,
+					    cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					    ML_CMD_PEER_GET);
+			if (!hdr) {
+				err = -EMSGSIZE;
+				goto out;
+			}
+			if (nla_put_u32(skb, ML_A_DEV_INDEX, dev->index) ||
+			    nla_put_string(skb, ML_A_DEV_NAME, dev->name) ||
+			    nla_put_in_addr(skb, ML_A_PEER_ADDR, peer->addr) ||
+			    (peer->local &&
+			     nla_put_in_addr(skb, ML_A_PEER_LOCAL, peer->local)) ||
+			    nla_put_u16(skb, ML_A_UDP_PORT, ml_udp_port)) {
+				genlmsg_cancel(skb, hdr);
+				err = -EMSGSIZE;
+				goto out;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[1] = k;
+		}
+		cb->args[0] = i + 1;
+		cb->args[1] = 0;
+	}
+out:
+	rtnl_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
 static const struct genl_ops ml_genl_ops[] = {
 	{
 		.cmd = ML_CMD_DEV_GET,
@@ -938,6 +1074,25 @@ static const struct genl_ops ml_genl_ops[] = {
 		.dumpit = ml_nl_stats_get_dumpit,
 		.policy = ml_port_get_policy,
 		.maxattr = ARRAY_SIZE(ml_port_get_policy) - 1,
+	},
+	{
+		.cmd = ML_CMD_PEER_ADD,
+		.doit = ml_nl_peer_doit,
+		.policy = ml_peer_policy,
+		.maxattr = ARRAY_SIZE(ml_peer_policy) - 1,
+	},
+	{
+		.cmd = ML_CMD_PEER_DEL,
+		.doit = ml_nl_peer_doit,
+		.policy = ml_peer_policy,
+		.maxattr = ARRAY_SIZE(ml_peer_policy) - 1,
+	},
+	{
+		.cmd = ML_CMD_PEER_GET,
+		.start = ml_nl_dump_start,
+		.dumpit = ml_nl_peer_get_dumpit,
+		.policy = ml_dev_get_policy,
+		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
 	},
 };
 

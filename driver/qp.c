@@ -14,6 +14,8 @@
  */
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
@@ -28,6 +30,7 @@
 #include "netlink.h"
 #include "port.h"
 #include "qp.h"
+#include "udp.h"
 
 static struct workqueue_struct *ml_qp_wq;
 
@@ -329,6 +332,7 @@ struct ml_path {
 	u32 port_index;
 	u64 port_id;
 	u8 dmac[ETH_ALEN];
+	__be32 daddr;		/* UDP peer, or 0 for Ethernet */
 	u32 pmtu;
 };
 
@@ -352,8 +356,14 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 			path->port_index = i;
 			path->port_id = port->id;
 			ether_addr_copy(path->dmac, n->mac);
-			/* The smaller of the two ends' MTUs, if the peer said. */
+			path->daddr = n->addr;
+			/*
+			 * The smaller of the two ends' MTUs, if the peer said;
+			 * a UDP peer advertises its MTU less the headers.
+			 */
 			mtu = READ_ONCE(port->netdev->mtu);
+			if (n->addr)
+				mtu -= ML_UDP_OVERHEAD;
 			if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
 				mtu = n->mtu;
 			/* Too small a path fails the connect (-EMSGSIZE). */
@@ -368,6 +378,8 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 	rcu_read_unlock();
 	return err;
 }
+
+static u32 ml_qp_flow_seed __read_mostly;
 
 /* Testing only: widen the window between resolving a path and using it. */
 static unsigned int ml_fault_connect_delay_ms;
@@ -412,6 +424,10 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	qp->port_index = path.port_index;
 	WRITE_ONCE(qp->port_id, path.port_id);
 	ether_addr_copy(qp->dmac, path.dmac);
+	qp->udp_daddr = path.daddr;
+	qp->udp_saddr = 0;
+	qp->udp_flow = jhash_3words(qp->qpn, c->remote_node, c->remote_qpn,
+				    ml_qp_flow_seed);
 	qp->pmtu = path.pmtu;
 	qp->remote_node = c->remote_node;
 	qp->remote_qpn = c->remote_qpn;
@@ -505,6 +521,7 @@ void ml_qp_dev_gone(struct ml_dev *dev)
 
 int ml_qp_init(void)
 {
+	ml_qp_flow_seed = get_random_u32();
 	ml_qp_wq = alloc_workqueue("megalink_qp", WQ_UNBOUND | WQ_HIGHPRI, 0);
 	return ml_qp_wq ? 0 : -ENOMEM;
 }

@@ -87,6 +87,9 @@ struct ml_qp {
 	u32 port_index;
 	u64 port_id;			/* the port instance (port->id) */
 	u8 dmac[ETH_ALEN];
+	__be32 udp_daddr;		/* a UDP path's peer; 0: Ethernet */
+	__be32 udp_saddr;		/* its source address, 0: the route's */
+	u32 udp_flow;			/* hashed into the UDP source port */
 	u32 pmtu;			/* payload bytes per packet */
 	u32 timeout_ms, rnr_timer_ms;
 	u8 retry_cnt, rnr_retry;

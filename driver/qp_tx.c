@@ -32,6 +32,7 @@
 #include "mr.h"
 #include "port.h"
 #include "qp.h"
+#include "udp.h"
 #include "wire.h"
 
 /* Payloads at least this long are attached rather than copied. */
@@ -447,6 +448,16 @@ static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
 	spin_unlock_bh(&qp->lock);
 }
 
+/* To the QP's peer over Ethernet or, on a UDP path, in UDP. */
+static int ml_qp_tx_frame(struct ml_qp *qp, struct ml_port *port,
+			  struct sk_buff *skb)
+{
+	if (qp->udp_daddr)
+		return ml_udp_xmit(port, skb, qp->udp_saddr, qp->udp_daddr,
+				   qp->udp_flow);
+	return ml_tx_frame(port, skb, qp->dmac);
+}
+
 static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
 		       struct sk_buff_head *q)
 {
@@ -464,7 +475,7 @@ static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
 		request = d->hdr.type == ML_WIRE_DATA &&
 			  d->op != ML_OP_READ_RESP;
 		psn = ntohl(d->psn);
-		if (!ml_tx_frame(port, skb, qp->dmac) || !request)
+		if (!ml_qp_tx_frame(qp, port, skb) || !request)
 			continue;
 		/* The rest would be refused too. */
 		__skb_queue_purge(q);
@@ -666,7 +677,7 @@ void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome)
 	a->syndrome = syndrome;
 	a->crc = htonl(ml_wire_crc(a, sizeof(*a), skb, 0, 0));
 	ml_stat_inc(port, syndrome ? ML_STAT_TX_NAK : ML_STAT_TX_ACK);
-	ml_tx_frame(port, skb, qp->dmac);
+	ml_qp_tx_frame(qp, port, skb);
 out:
 	rcu_read_unlock();
 }

@@ -17,7 +17,8 @@
 #include "qp.h"
 #include "wire.h"
 
-static int ml_rx_check(struct ml_port *port, struct sk_buff *skb)
+static int ml_rx_check(struct ml_port *port, struct sk_buff *skb,
+		       __be32 saddr)
 {
 	const struct ml_wire_hdr *hdr;
 	u32 src, dst, own, len;
@@ -42,7 +43,7 @@ static int ml_rx_check(struct ml_port *port, struct sk_buff *skb)
 
 	switch (hdr->type) {
 	case ML_WIRE_HELLO:
-		return ml_disc_rx_hello(port, skb);
+		return ml_disc_rx_hello(port, skb, saddr);
 	case ML_WIRE_DATA:
 	case ML_WIRE_ACK:
 		return ml_qp_rx(port, skb);
@@ -51,25 +52,22 @@ static int ml_rx_check(struct ml_port *port, struct sk_buff *skb)
 	}
 }
 
-int ml_rx(struct sk_buff *skb, struct net_device *ndev,
-	  struct packet_type *pt, struct net_device *orig_dev)
+/*
+ * The checks and the handler of a frame of @port, from the Ethernet
+ * receive below or from UDP (@saddr, udp.c); @skb is consumed.
+ */
+int ml_rx_frame(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 {
-	struct ml_port *port = pt->af_packet_priv;
-	unsigned int len = skb->len;
+	unsigned int len;
 	int reason;
 
-	if (skb->pkt_type == PACKET_OTHERHOST ||
-	    skb->pkt_type == PACKET_LOOPBACK) {
-		kfree_skb(skb);
-		return NET_RX_DROP;
-	}
 	skb = skb_share_check(skb, GFP_ATOMIC);
 	if (!skb) {
 		ml_stat_inc(port, ML_STAT_DROP_NOMEM);
 		return NET_RX_DROP;
 	}
-
-	reason = ml_rx_check(port, skb);
+	len = skb->len;
+	reason = ml_rx_check(port, skb, saddr);
 	if (reason) {
 		ml_stat_inc(port, reason);
 		kfree_skb(skb);
@@ -79,4 +77,17 @@ int ml_rx(struct sk_buff *skb, struct net_device *ndev,
 	ml_stat_add(port, ML_STAT_RX_BYTES, len);
 	consume_skb(skb);
 	return NET_RX_SUCCESS;
+}
+
+int ml_rx(struct sk_buff *skb, struct net_device *ndev,
+	  struct packet_type *pt, struct net_device *orig_dev)
+{
+	struct ml_port *port = pt->af_packet_priv;
+
+	if (skb->pkt_type == PACKET_OTHERHOST ||
+	    skb->pkt_type == PACKET_LOOPBACK) {
+		kfree_skb(skb);
+		return NET_RX_DROP;
+	}
+	return ml_rx_frame(port, skb, 0);
 }

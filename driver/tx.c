@@ -54,7 +54,11 @@ int ml_tx_frame(struct ml_port *port, struct sk_buff *skb, const u8 *dst_mac)
 	return 0;
 }
 
-void ml_tx_hello(struct ml_port *port)
+/*
+ * A HELLO from @port, counted in TX_HELLO; it advertises the netdev's MTU
+ * less @mtu_less (the encapsulation's headers).  NULL without memory.
+ */
+struct sk_buff *ml_tx_hello_build(struct ml_port *port, u32 mtu_less)
 {
 	struct net_device *ndev = port->netdev;
 	struct ml_dev *dev = port->dev;
@@ -62,10 +66,8 @@ void ml_tx_hello(struct ml_port *port)
 	struct sk_buff *skb;
 
 	skb = ml_tx_alloc(ndev, sizeof(*h));
-	if (!skb) {
-		ml_stat_inc(port, ML_STAT_TX_ERRORS);
-		return;
-	}
+	if (!skb)
+		return NULL;
 	h = skb_put_zero(skb, sizeof(*h));
 	h->hdr.version = ML_WIRE_VERSION;
 	h->hdr.type = ML_WIRE_HELLO;
@@ -77,7 +79,18 @@ void ml_tx_hello(struct ml_port *port)
 	h->dead_ms = htonl(READ_ONCE(dev->dead_ms));
 	h->hello_ms = htonl(READ_ONCE(dev->hello_ms));
 	strscpy(h->dev_name, dev->name, sizeof(h->dev_name));
-	h->mtu = htonl(READ_ONCE(ndev->mtu));
+	h->mtu = htonl(READ_ONCE(ndev->mtu) - mtu_less);
 	ml_stat_inc(port, ML_STAT_TX_HELLO);
-	ml_tx_frame(port, skb, ndev->broadcast);
+	return skb;
+}
+
+void ml_tx_hello(struct ml_port *port)
+{
+	struct sk_buff *skb = ml_tx_hello_build(port, 0);
+
+	if (!skb) {
+		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		return;
+	}
+	ml_tx_frame(port, skb, port->netdev->broadcast);
 }

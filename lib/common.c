@@ -194,6 +194,10 @@ static const char *const attr_names[] = {
 	[ML_A_SEQ_NAKS]		= "seq-naks",
 	[ML_A_OWNER_PID]	= "owner-pid",
 	[ML_A_NEIGH_MTU]	= "neigh-mtu",
+	[ML_A_PEER_ADDR]	= "peer-addr",
+	[ML_A_PEER_LOCAL]	= "peer-local",
+	[ML_A_NEIGH_ADDR]	= "neigh-addr",
+	[ML_A_UDP_PORT]		= "udp-port",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

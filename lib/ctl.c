@@ -3,6 +3,7 @@
  * libmegalink: control plane over the "megalink" generic netlink family.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,7 @@ static int fill_port(struct nlattr **tb, void *o)  { ml__fill_port(tb, o);  retu
 static int fill_neigh(struct nlattr **tb, void *o) { ml__fill_neigh(tb, o); return 0; }
 static int fill_stats(struct nlattr **tb, void *o) { ml__fill_stats(tb, o); return 0; }
 static int fill_qp(struct nlattr **tb, void *o)    { ml__fill_qp(tb, o);    return 0; }
+static int fill_peer(struct nlattr **tb, void *o)  { ml__fill_peer(tb, o);  return 0; }
 
 static int dump(struct ml_ctl *ctl, uint8_t cmd, const char *dev, size_t elem,
 		int (*fill)(struct nlattr **, void *), void **out, size_t *n,
@@ -349,4 +351,53 @@ ML_EXPORT int ml_ctl_dev_set(struct ml_ctl *ctl, const char *dev,
 		return ml__fail(-ENOMEM, "%s: out of memory", desc);
 	}
 	return ml__transact(ctl->sk, ctl->cb, msg, NULL, NULL, desc);
+}
+
+/* ---- UDP peers ---- */
+
+static int peer_req(struct ml_ctl *ctl, uint8_t cmd, const char *dev,
+		    const char *addr, const char *local)
+{
+	struct in_addr a, l = { 0 };
+	struct nl_msg *msg;
+	char desc[96];
+
+	snprintf(desc, sizeof(desc), "peer %s %s %s",
+		 cmd == ML_CMD_PEER_ADD ? "add" : "del", dev ? dev : "(null)",
+		 addr ? addr : "(null)");
+	if (!ctl || !dev || !addr)
+		return ml__fail(-EINVAL, "%s: NULL %s", desc,
+				!ctl ? "handle" : !dev ? "device name" : "address");
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return ml__fail(-EINVAL, "%s: not an IPv4 address", desc);
+	if (local && inet_pton(AF_INET, local, &l) != 1)
+		return ml__fail(-EINVAL, "%s: local %s: not an IPv4 address",
+				desc, local);
+	msg = req_new(ctl, cmd, 0);
+	if (!msg || nla_put_string(msg, ML_A_DEV_NAME, dev) < 0 ||
+	    nla_put_u32(msg, ML_A_PEER_ADDR, a.s_addr) < 0 ||
+	    (local && nla_put_u32(msg, ML_A_PEER_LOCAL, l.s_addr) < 0)) {
+		nlmsg_free(msg);
+		return ml__fail(-ENOMEM, "%s: out of memory", desc);
+	}
+	return ml__transact(ctl->sk, ctl->cb, msg, NULL, NULL, desc);
+}
+
+ML_EXPORT int ml_ctl_peer_add(struct ml_ctl *ctl, const char *dev,
+			      const char *addr, const char *local)
+{
+	return peer_req(ctl, ML_CMD_PEER_ADD, dev, addr, local);
+}
+
+ML_EXPORT int ml_ctl_peer_del(struct ml_ctl *ctl, const char *dev,
+			      const char *addr)
+{
+	return peer_req(ctl, ML_CMD_PEER_DEL, dev, addr, NULL);
+}
+
+ML_EXPORT int ml_ctl_peers(struct ml_ctl *ctl, const char *dev,
+			   struct ml_peer_info **out, size_t *n)
+{
+	return dump(ctl, ML_CMD_PEER_GET, dev, sizeof(**out), fill_peer,
+		    (void **)out, n, "peer show");
 }

@@ -411,6 +411,16 @@ void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n)
 	n->age_ms = get_u32(tb[ML_A_NEIGH_AGE_MS]);
 	n->dead_ms = get_u32(tb[ML_A_NEIGH_DEAD_MS]);
 	n->mtu = get_u32(tb[ML_A_NEIGH_MTU]);
+	n->addr = tb[ML_A_NEIGH_ADDR] ? nla_get_u32(tb[ML_A_NEIGH_ADDR]) : 0;
+}
+
+void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p)
+{
+	get_str(tb[ML_A_DEV_NAME], p->dev, sizeof(p->dev));
+	p->dev_index = get_u32(tb[ML_A_DEV_INDEX]);
+	p->addr = tb[ML_A_PEER_ADDR] ? nla_get_u32(tb[ML_A_PEER_ADDR]) : 0;
+	p->local = tb[ML_A_PEER_LOCAL] ? nla_get_u32(tb[ML_A_PEER_LOCAL]) : 0;
+	p->udp_port = tb[ML_A_UDP_PORT] ? nla_get_u16(tb[ML_A_UDP_PORT]) : 0;
 }
 
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s)

@@ -11,6 +11,7 @@
 #   plugins/nccl/harness/run.sh      the NCCL net plugin through its ABI
 #   tests/coll/run-suite.sh          libmegalink-coll collectives on a 4-node pod (quick form)
 #   tests/torch/run-suite.sh         the PyTorch backend: smoke test on 2 ranks (quick form)
+#   tests/routed/run-suite.sh        UDP/IPv4 peers across a router (pods in netns)
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 set -u
@@ -25,7 +26,8 @@ times=''
 for s in tests/guest/run-suite.sh tests/config/run-suite.sh tests/unit/guest-verbs-smoke.sh \
 	 tests/metrics/run-suite.sh \
 	 tests/dataplane/run-suite.sh tests/bench/perf-smoke.sh \
-	 plugins/nccl/harness/run.sh tests/coll/run-suite.sh tests/torch/run-suite.sh; do
+	 plugins/nccl/harness/run.sh tests/coll/run-suite.sh tests/torch/run-suite.sh \
+	 tests/routed/run-suite.sh; do
 	echo
 	echo "######## $s"
 	if [ ! -x "$s" ]; then

@@ -447,7 +447,32 @@ int admin_parse_args(int argc, char **argv, struct admin_opts *o, char *err, siz
 		o->cmd = ADM_QP_SHOW;
 		goto show_dev;
 	}
-	return fail(err, errlen, "unknown object \"%s\" (port, dev, neigh, stats, qp)", obj);
+	if (!arg_matches(obj, "peer") || !arg_matches(obj, "peers")) {
+		if (!strcmp(verb, "add") || !strcmp(verb, "del") ||
+		    !strcmp(verb, "delete")) {
+			o->cmd = verb[0] == 'a' ? ADM_PEER_ADD : ADM_PEER_DEL;
+			if (n < 4)
+				return fail(err, errlen, "peer %s: missing DEV ADDR", verb);
+			o->dev = words[2];
+			if (check_dev_name(o->dev, err, errlen))
+				return -EINVAL;
+			o->addr = words[3];
+			for (i = 4; i < n; i++) {
+				if (o->cmd == ADM_PEER_ADD && !strcmp(words[i], "local")) {
+					if (kw_value(n, words, &i, &o->local, err, errlen))
+						return -EINVAL;
+					continue;
+				}
+				return fail(err, errlen, "peer %s: unexpected \"%s\"", verb, words[i]);
+			}
+			return 0;
+		}
+		if (arg_matches(verb, "show") && arg_matches(verb, "list"))
+			return fail(err, errlen, "peer: unknown command \"%s\" (add, del, show)", verb);
+		o->cmd = ADM_PEER_SHOW;
+		goto show_dev;
+	}
+	return fail(err, errlen, "unknown object \"%s\" (port, dev, neigh, stats, qp, peer)", obj);
 
 show_dev:
 	for (i = 2; i < n; i++) {

@@ -50,6 +50,9 @@ enum admin_cmd {
 	ADM_QP_SHOW,
 	ADM_APPLY,		/* megalink.conf(5) */
 	ADM_SHOW_CONFIG,
+	ADM_PEER_ADD,
+	ADM_PEER_DEL,
+	ADM_PEER_SHOW,
 };
 
 #define ADM_MAX_PATHS	16
@@ -65,6 +68,8 @@ struct admin_opts {
 	enum admin_cmd cmd;
 	const char *ifname;
 	const char *dev;
+	const char *addr;	/* peer add/del */
+	const char *local;	/* peer add ... local ADDR */
 	int has_port_index;
 	uint32_t port_index;
 	uint32_t node_id;

@@ -42,6 +42,11 @@ static void usage(FILE *f)
 "        (default /etc/megalink/*.conf)\n"
 "  megalink show --config [DEV]\n"
 "        the running state in the format of megalink.conf(5)\n"
+"  megalink peer add DEV ADDR [local ADDR]\n"
+"        send megalink frames to IPv4 ADDR in UDP (routed, outside the\n"
+"        broadcast domain); its HELLO reply makes it a neighbour\n"
+"  megalink peer del DEV ADDR\n"
+"  megalink peer show [DEV]\n"
 "\n"
 "  N   node id, decimal or 0x hex, 1..0xfffffffe\n"
 "  MS  milliseconds (hello 10..60000, dead 30..600000, dead >= 2 * hello)\n"
@@ -392,6 +397,15 @@ int main(int argc, char **argv)
 		break;
 	case ADM_SHOW_CONFIG:
 		r = do_show_config(ctl, a.dev);
+		break;
+	case ADM_PEER_ADD:
+		r = ml_ctl_peer_add(ctl, a.dev, a.addr, a.local);
+		break;
+	case ADM_PEER_DEL:
+		r = ml_ctl_peer_del(ctl, a.dev, a.addr);
+		break;
+	case ADM_PEER_SHOW:
+		r = show_peers(ctl, &out, a.dev);
 		break;
 	default:
 		r = -EINVAL;

@@ -6,6 +6,7 @@
  * the object named first ("port ml0/1 ifname eth1 state up ...").  JSON
  * keys are stable (see megalink-stat(8)).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -79,6 +80,11 @@ void json_neigh_fields(struct jw *w, const struct ml_neigh_info *n)
 	jw_kuint(w, "dead_ms", n->dead_ms);
 	jw_kuint(w, "mtu", n->mtu);
 	jw_kuint(w, "caps", n->caps);
+	if (n->addr) {
+		char a[INET_ADDRSTRLEN];
+
+		jw_kstr(w, "addr", inet_ntop(AF_INET, &n->addr, a, sizeof(a)));
+	}
 }
 
 static void json_counters(struct jw *w, const struct ml_port_stats *s)
@@ -170,6 +176,11 @@ static void text_neigh(FILE *f, const struct ml_neigh_info *n)
 		fprintf(f, " mtu %u", n->mtu);
 	else
 		fprintf(f, " mtu ?");
+	if (n->addr) {
+		char a[INET_ADDRSTRLEN];
+
+		fprintf(f, " udp %s", inet_ntop(AF_INET, &n->addr, a, sizeof(a)));
+	}
 }
 
 /*
@@ -560,6 +571,44 @@ int show_stats(struct ml_ctl *ctl, struct out *out, const char *dev)
 int show_qps(struct ml_ctl *ctl, struct out *out, const char *dev)
 {
 	return wrap_array(ctl, out, dev, list_qps);
+}
+
+/* "peer ml0 addr 10.0.2.1 [local 10.0.1.1] udp-port 4793" or JSON. */
+static int list_peers(struct ml_ctl *ctl, struct out *out, const char *dev)
+{
+	char a[INET_ADDRSTRLEN], l[INET_ADDRSTRLEN];
+	struct ml_peer_info *p = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = ml_ctl_peers(ctl, dev, &p, &n);
+	if (err < 0)
+		return err;
+	for (i = 0; i < n; i++) {
+		inet_ntop(AF_INET, &p[i].addr, a, sizeof(a));
+		inet_ntop(AF_INET, &p[i].local, l, sizeof(l));
+		if (out->o.json) {
+			jw_begin_object(&out->jw);
+			jw_kstr(&out->jw, "dev", p[i].dev);
+			jw_kstr(&out->jw, "addr", a);
+			if (p[i].local)
+				jw_kstr(&out->jw, "local", l);
+			jw_kuint(&out->jw, "udp_port", p[i].udp_port);
+			jw_end_object(&out->jw);
+		} else {
+			fprintf(out->f, "peer %s addr %s", p[i].dev, a);
+			if (p[i].local)
+				fprintf(out->f, " local %s", l);
+			fprintf(out->f, " udp-port %u\n", p[i].udp_port);
+		}
+	}
+	ml_free(p);
+	return 0;
+}
+
+int show_peers(struct ml_ctl *ctl, struct out *out, const char *dev)
+{
+	return wrap_array(ctl, out, dev, list_peers);
 }
 
 int show_all(struct ml_ctl *ctl, struct out *out, const char *dev)

@@ -44,6 +44,7 @@ int show_ports(struct ml_ctl *ctl, struct out *out, const char *dev);
 int show_neighs(struct ml_ctl *ctl, struct out *out, const char *dev);
 int show_stats(struct ml_ctl *ctl, struct out *out, const char *dev);
 int show_qps(struct ml_ctl *ctl, struct out *out, const char *dev);
+int show_peers(struct ml_ctl *ctl, struct out *out, const char *dev);
 /* Everything: JSON {"devices":[],"ports":[],"neighbours":[],"stats":[],
  * "qps":[]}, text: the five sections. */
 int show_all(struct ml_ctl *ctl, struct out *out, const char *dev);

@@ -157,7 +157,11 @@ struct ml_neigh_info {
 	uint32_t age_ms;		/* since its last HELLO */
 	uint32_t dead_ms;		/* dead interval it asked for */
 	uint32_t mtu;			/* its port's MTU; 0: not advertised */
-	uint32_t reserved1;
+	/*
+	 * A UDP neighbour's IPv4 address, network byte order (MEGALINK_1.3;
+	 * @mac is then zero); 0: an Ethernet neighbour.  Was reserved.
+	 */
+	uint32_t addr;
 	uint64_t reserved[3];
 };
 
@@ -249,6 +253,47 @@ int ml_ctl_port_get(struct ml_ctl *ctl, const char *ifname,
 		    struct ml_port_info *out);
 int ml_ctl_port_stats(struct ml_ctl *ctl, const char *ifname,
 		      struct ml_port_stats *out);
+
+/*
+ * UDP peers (MEGALINK_1.3): megalink frames in UDP over IPv4 to nodes
+ * outside the broadcast domain.  A peer is added to a device by address;
+ * it is sent HELLOs in UDP, and its answer makes it a neighbour (listed by
+ * ml_ctl_neighbours() with ml_neigh_info.addr set) that QPs connect to.
+ */
+struct ml_peer_info {
+	char dev[ML_DEV_NAME_LEN];
+	uint32_t dev_index;
+	uint32_t addr;		/* the peer's IPv4 address, network byte order */
+	uint32_t local;		/* source address to send from; 0: the route's */
+	uint16_t udp_port;	/* the UDP port (module parameter udp_port) */
+	uint16_t reserved0;
+	uint64_t reserved[2];
+};
+
+/**
+ * ml_ctl_peer_add() - add a UDP peer to a device (CAP_NET_ADMIN)
+ * @dev: device name ("ml0")
+ * @addr: the peer's IPv4 address, dotted quad
+ * @local: source IPv4 address, or NULL for the route's
+ *
+ * Return: 0, or -errno: -EINVAL (not a unicast IPv4 address), -ENODEV (no
+ * such device), -EEXIST (already a peer), -ENOSPC (64 peers), -EPERM.
+ */
+int ml_ctl_peer_add(struct ml_ctl *ctl, const char *dev, const char *addr,
+		    const char *local);
+
+/**
+ * ml_ctl_peer_del() - remove a UDP peer and its neighbour (CAP_NET_ADMIN)
+ * Return: 0, or -errno: -ENOENT when @addr is not a peer of @dev.
+ */
+int ml_ctl_peer_del(struct ml_ctl *ctl, const char *dev, const char *addr);
+
+/**
+ * ml_ctl_peers() - list the UDP peers of @dev (NULL: every device)
+ * Return: the count (also in *@n; *@out is malloc()ed, free() it), or -errno.
+ */
+int ml_ctl_peers(struct ml_ctl *ctl, const char *dev,
+		 struct ml_peer_info **out, size_t *n);
 
 /*
  * Options of ml_ctl_bind() and ml_ctl_dev_set().  A numeric field is sent

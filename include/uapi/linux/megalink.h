@@ -22,6 +22,8 @@
 #define ML_ETHERTYPE_DEFAULT	0x88B5
 
 #define ML_MAX_PORTS		8	/* ports per device */
+#define ML_MAX_PEERS		64	/* UDP peers per device */
+#define ML_UDP_PORT_DEFAULT	4793	/* module parameter udp_port */
 #define ML_MAX_DEVICES		256	/* ml0 .. ml255 */
 
 /* Discovery timing limits, milliseconds. */
@@ -58,6 +60,9 @@ enum ml_cmd {
 	ML_CMD_NEIGH_LOST_NTF,
 	ML_CMD_QP_GET,		/* dumpit [DEV_INDEX|DEV_NAME] */
 	ML_CMD_QP_ERROR_NTF,	/* a QP entered the error state */
+	ML_CMD_PEER_ADD,	/* admin: DEV_* + PEER_ADDR [, PEER_LOCAL] */
+	ML_CMD_PEER_DEL,	/* admin: DEV_* + PEER_ADDR */
+	ML_CMD_PEER_GET,	/* dumpit [DEV_INDEX|DEV_NAME] */
 
 	__ML_CMD_MAX,
 	ML_CMD_MAX = __ML_CMD_MAX - 1
@@ -114,6 +119,10 @@ enum ml_attr {
 	ML_A_SEQ_NAKS,		/* u64 */
 	ML_A_OWNER_PID,		/* u32, process that created the QP */
 	ML_A_NEIGH_MTU,		/* u32, MTU the neighbour's port advertised */
+	ML_A_PEER_ADDR,		/* u32, big endian: IPv4 address of a UDP peer */
+	ML_A_PEER_LOCAL,	/* u32, big endian: local IPv4 address to send from */
+	ML_A_NEIGH_ADDR,	/* u32, big endian: a UDP neighbour's IPv4 address */
+	ML_A_UDP_PORT,		/* u16: the UDP port (module parameter udp_port) */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
