@@ -22,7 +22,7 @@ repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$repo/tests/routed
 ml=$repo/tools/megalink
 perf=$repo/tools/megalink-perf
-nlpeer="/usr/bin/python3 $here/nlpeer.py"
+nlpeer=$here/nlpeer.py
 out=${ML_OUT:-/tmp/megalink-routed-out}
 mkdir -p "$out"
 cd "$repo" || exit 1
@@ -139,7 +139,8 @@ if neigh_has rta1 "$da1" 0xb1; then bad "a1 sees b1 before peer add"; else ok "a
 check "peer add a1 -> 10.71.2.1" nsx rta1 "$ml" peer add "$da1" 10.71.2.1
 check "peer add b1 -> 10.71.1.1" nsx rtb1 "$ml" peer add "$db1" 10.71.1.1
 nsx rta1 "$ml" peer show
-check "peer show -j lists the peer" bash -c "ip netns exec rta1 $ml -j peer show $da1 | grep -q '10.71.2.1'"
+peer_listed() { nsx rta1 "$ml" -j peer show "$da1" | grep -q '10.71.2.1'; }
+check "peer show -j lists the peer" peer_listed
 check "b1 becomes a UDP neighbour of a1" wait_neigh rta1 "$da1" 0xb1 10.71.2.1 15
 check "a1 becomes a UDP neighbour of b1" wait_neigh rtb1 "$db1" 0xa1 10.71.1.1 15
 nsx rta1 "$ml" neigh show
@@ -183,7 +184,7 @@ tc -n rtr qdisc del dev pb1 root
 nlcase() {
 	local d=$1 e=$2 t=$3 r
 	shift 3
-	r=$(nsx rta1 $nlpeer "$@" 2>&1)
+	r=$(nsx rta1 /usr/bin/python3 "$nlpeer" "$@" 2>&1)
 	echo "  $d: $r"
 	case $r in
 	"errno=$e "*"$t"*) ok "$d" ;;
