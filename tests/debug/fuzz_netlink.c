@@ -884,13 +884,14 @@ static bool is_admin(unsigned int cmd)
 static bool has_doit(unsigned int cmd)
 {
 	return cmd == ML_CMD_DEV_GET || cmd == ML_CMD_DEV_SET || cmd == ML_CMD_PORT_GET ||
-	       cmd == ML_CMD_PORT_BIND || cmd == ML_CMD_PORT_UNBIND || cmd == ML_CMD_STATS_GET;
+	       cmd == ML_CMD_PORT_BIND || cmd == ML_CMD_PORT_UNBIND || cmd == ML_CMD_STATS_GET ||
+	       cmd == ML_CMD_PEER_ADD || cmd == ML_CMD_PEER_DEL;
 }
 
 static bool has_dump(unsigned int cmd)
 {
 	return cmd == ML_CMD_DEV_GET || cmd == ML_CMD_PORT_GET || cmd == ML_CMD_NEIGH_GET ||
-	       cmd == ML_CMD_STATS_GET || cmd == ML_CMD_QP_GET;
+	       cmd == ML_CMD_STATS_GET || cmd == ML_CMD_QP_GET || cmd == ML_CMD_PEER_GET;
 }
 
 /* Errnos the family may answer with (docs/uapi.md), plus netlink's own. */
