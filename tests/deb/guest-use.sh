@@ -19,12 +19,11 @@ krel=$(uname -r)
 . "$(dirname "$0")/lib.sh"
 
 t=$(now)
-while read -r p; do
-	rm -rf "/${p#/}"
-done <"$diff/whiteouts" 2>/dev/null
-while read -r p; do
-	rm -rf "/${p#/}"
-done <"$diff/opaque" 2>/dev/null
+# What the clean root deleted, and directories it replaced whole.
+cat "$diff/whiteouts" "$diff/opaque" | while read -r p; do
+	p=${p#/}
+	[ -n "$p" ] && rm -rf -- "/${p:?}"
+done
 if tar -xpf "$diff/root.tar" -C /; then
 	ok "the installed root applied: $(tar -tf "$diff/root.tar" | wc -l) paths, $(wc -l <"$diff/whiteouts") deleted ($(since "$t") s)"
 else

@@ -127,55 +127,7 @@ dkms_ok "$v1" && ok "DKMS: megalink/$v1 installed for $krel" || bad "DKMS state 
 module_ok "$v1" && ok "modprobe megalink: the DKMS module, version $v1" || bad "modprobe of the DKMS module"
 
 # ---- 3. the installed programs and libraries
-tools_ok=1
-for tool in /usr/sbin/megalink /usr/sbin/megalink-stat /usr/bin/megalink-perf /usr/bin/megalink-coll-perf; do
-	n=$(basename "$tool")
-	w=$(command -v "$n")
-	# (dpkg -S reads every package's list: slow over 9p under TCG)
-	if [ "$w" = "$tool" ] && grep -qx "$tool" /var/lib/dpkg/info/megalink-tools.list; then
-		:
-	else
-		echo "  $n: command -v says '$w'"
-		tools_ok=0
-	fi
-done
-[ "$tools_ok" = 1 ] && ok "command -v: megalink, megalink-stat, megalink-perf, megalink-coll-perf of megalink-tools" ||
-	bad "command -v: not the installed tools"
-ver=$(megalink -V 2>&1)
-echo "$ver" | grep -q "$v1" && ok "megalink -V: $ver" || bad "megalink -V: '$ver'"
-src=$(mktemp -d)
-cat >"$src/t.c" <<'EOF'
-#include <stdio.h>
-#include <megalink/megalink.h>
-#include <megalink/coll.h>
-int main(void) { printf("%s\n", ml_version()); return 0; }
-EOF
-if cc -o "$src/t" "$src/t.c" $(pkg-config --cflags --libs megalink megalink-coll) 2>"$src/err" &&
-	out=$("$src/t") && [ "$out" = "$v1" ] &&
-	ldd "$src/t" | grep -Eq "libmegalink.so.1 => (/usr)?/lib/[^/]*-linux-gnu/libmegalink.so.1"; then
-	ok "libmegalink-dev: cc \$(pkg-config megalink megalink-coll) builds, runs against /usr/lib: ml_version() = $out"
-else
-	bad "libmegalink-dev: build or run failed: $(cat "$src/err") '${out:-}' $(ldd "$src/t" 2>&1 | grep megalink)"
-fi
-if ldconfig -p | grep -q 'libnccl-net-megalink.so ' && ldconfig -p | grep -q 'libmegalink-coll.so.0 ' &&
-	python3 -c 'import ctypes; ctypes.CDLL("libnccl-net-megalink.so")'; then
-	ok "ldconfig: libmegalink-coll.so.0 and libnccl-net-megalink.so, which dlopen finds by name"
-else
-	bad "ldconfig / dlopen of libnccl-net-megalink.so"
-fi
-# python3-megalink-torch: importing torch under TCG takes a while; only
-# checked to be where python3 finds it (ML_DEB_TORCH=1 imports it).
-pyf=$(python3 -c 'import importlib.util as u; print(u.find_spec("megalink_torch").origin)' 2>/dev/null)
-if [ "$pyf" = /usr/lib/python3/dist-packages/megalink_torch/__init__.py ]; then
-	if [ "${ML_DEB_TORCH:-0}" = 1 ]; then
-		t=$(now)
-		python3 -c 'import megalink_torch' && ok "import megalink_torch ($(since "$t") s)" || bad "import megalink_torch"
-	else
-		ok "python3 finds megalink_torch in $pyf"
-	fi
-else
-	bad "python3 finds megalink_torch at '$pyf'"
-fi
+installed_ok "$v1"
 
 # ---- 4. a pod of three nodes, traffic between n1 and n2
 t=$(now)

@@ -108,43 +108,7 @@ install | upgrade)
 		[ ! -e "/usr/src/megalink-$old" ] && ok "/usr/src/megalink-$old is gone" ||
 			bad "/usr/src/megalink-$old is left after the upgrade"
 	fi
-	tools_ok=1
-	for tool in /usr/sbin/megalink /usr/sbin/megalink-stat /usr/bin/megalink-perf /usr/bin/megalink-coll-perf; do
-		w=$(command -v "$(basename "$tool")")
-		if [ "$w" != "$tool" ] || ! grep -qx "$tool" /var/lib/dpkg/info/megalink-tools.list; then
-			echo "  $(basename "$tool"): command -v says '$w'"
-			tools_ok=0
-		fi
-	done
-	[ "$tools_ok" = 1 ] && ok "command -v: megalink, megalink-stat, megalink-perf, megalink-coll-perf of megalink-tools" ||
-		bad "command -v: not the installed tools"
-	ver=$(megalink -V 2>&1)
-	echo "$ver" | grep -q "$v" && ok "megalink -V: $ver" || bad "megalink -V: '$ver'"
-	src=$(mktemp -d)
-	cat >"$src/t.c" <<'EOF'
-#include <stdio.h>
-#include <megalink/megalink.h>
-#include <megalink/coll.h>
-int main(void) { printf("%s\n", ml_version()); return 0; }
-EOF
-	# shellcheck disable=SC2046
-	if cc -o "$src/t" "$src/t.c" $(pkg-config --cflags --libs megalink megalink-coll) 2>"$src/err" &&
-		out=$("$src/t") && [ "$out" = "$v" ] &&
-		ldd "$src/t" | grep -Eq "libmegalink.so.1 => (/usr)?/lib/[^/]*-linux-gnu/libmegalink.so.1"; then
-		ok "libmegalink-dev: cc \$(pkg-config megalink megalink-coll) builds, runs against /usr/lib: ml_version() = $out"
-	else
-		bad "libmegalink-dev: build or run failed: $(cat "$src/err") '${out:-}' $(ldd "$src/t" 2>&1 | grep megalink)"
-	fi
-	rm -rf "$src"
-	if ldconfig -p | grep -q 'libnccl-net-megalink.so ' && ldconfig -p | grep -q 'libmegalink-coll.so.0 ' &&
-		python3 -c 'import ctypes; ctypes.CDLL("libnccl-net-megalink.so")'; then
-		ok "ldconfig: libmegalink-coll.so.0 and libnccl-net-megalink.so, which dlopen finds by name"
-	else
-		bad "ldconfig / dlopen of libnccl-net-megalink.so"
-	fi
-	pyf=$(python3 -c 'import importlib.util as u; print(u.find_spec("megalink_torch").origin)' 2>/dev/null)
-	[ "$pyf" = /usr/lib/python3/dist-packages/megalink_torch/__init__.py ] &&
-		ok "python3 finds megalink_torch in $pyf" || bad "python3 finds megalink_torch at '$pyf'"
+	installed_ok "$v"
 	getent group megalink >/dev/null && ok "the system group megalink exists" || bad "no group megalink"
 	[ -L /etc/systemd/system/multi-user.target.wants/megalink.service ] &&
 		ok "megalink.service is enabled" || bad "megalink.service is not enabled"
