@@ -17,6 +17,7 @@
 #include "args.h"
 #include "conf.h"
 #include "show.h"
+#include "snap.h"
 
 #ifndef ML_VERSION
 #define ML_VERSION "0.0.0"
@@ -149,22 +150,6 @@ static int netdev_state(const char *ifname, void *arg)
 	return (flags & IFF_UP) ? 1 : 0;
 }
 
-static int load_state(struct ml_ctl *ctl, struct ml_dev_attr **rd, size_t *nrd,
-		      struct ml_port_info **rp, size_t *nrp)
-{
-	int r;
-
-	r = ml_ctl_devices(ctl, rd, nrd);
-	if (r < 0)
-		return r;
-	r = ml_ctl_ports(ctl, NULL, rp, nrp);
-	if (r < 0) {
-		ml_free(*rd);
-		*rd = NULL;
-	}
-	return r;
-}
-
 /* Carry out one action; names[] holds the name each config device got. */
 static int run_action(struct ml_ctl *ctl, const struct conf_action *a,
 		      char (*names)[ML_DEV_NAME_LEN])
@@ -219,12 +204,11 @@ static int run_action(struct ml_ctl *ctl, const struct conf_action *a,
 
 static int do_apply(const struct admin_opts *a)
 {
-	struct ml_port_info *rp = NULL;
-	struct ml_dev_attr *rd = NULL;
 	char (*names)[ML_DEV_NAME_LEN] = NULL;
 	struct conf_diff_opts dopt;
-	size_t nrd = 0, nrp = 0, i;
+	struct snap run = { 0 };
 	struct conf_plan plan;
+	size_t i;
 	struct ml_ctl *ctl;
 	struct conf c;
 	int r, ret = 0;
@@ -252,7 +236,7 @@ static int do_apply(const struct admin_opts *a)
 		conf_free(&c);
 		return 1;
 	}
-	r = load_state(ctl, &rd, &nrd, &rp, &nrp);
+	r = snap_take(ctl, NULL, SNAP_DEVS | SNAP_PORTS, &run);
 	if (r < 0) {
 		fprintf(stderr, "megalink: apply: %s\n", ml_last_error());
 		ret = 1;
@@ -262,7 +246,8 @@ static int do_apply(const struct admin_opts *a)
 	dopt.prune = a->prune;
 	dopt.iface = a->iface;
 	dopt.netdev = netdev_state;
-	if (conf_diff(&c, rd, nrd, rp, nrp, &dopt, &plan) < 0) {
+	if (conf_diff(&c, run.devs, run.ndevs, run.ports, run.nports, &dopt,
+		      &plan) < 0) {
 		fprintf(stderr, "megalink: apply: out of memory\n");
 		ret = 1;
 		goto out;
@@ -297,46 +282,29 @@ static int do_apply(const struct admin_opts *a)
 out_plan:
 	conf_plan_free(&plan);
 out:
-	ml_free(rd);
-	ml_free(rp);
+	snap_free(&run);
 	ml_ctl_close(ctl);
 	conf_free(&c);
 	return ret;
 }
 
+/* The running state of @dev (NULL: all) in the format of megalink.conf(5). */
 static int do_show_config(struct ml_ctl *ctl, const char *dev)
 {
-	struct ml_port_info *rp = NULL;
-	struct ml_dev_attr *rd = NULL;
-	size_t nrd = 0, nrp = 0, i, j;
+	struct snap run;
+	size_t i, j;
 	int r;
 
-	r = load_state(ctl, &rd, &nrd, &rp, &nrp);
+	r = snap_take(ctl, dev, SNAP_DEVS | SNAP_PORTS, &run);
 	if (r < 0)
 		return r;
-	if (dev) {
-		for (i = 0; i < nrd && strcmp(rd[i].name, dev); i++)
-			;
-		if (i == nrd) {
-			/* the library's own message for a missing device */
-			struct ml_dev_attr d;
-
-			r = ml_ctl_dev_get(ctl, dev, &d);
-			ml_free(rd);
-			ml_free(rp);
-			return r < 0 ? r : -ENODEV;
-		}
+	for (i = 0; i < run.ndevs; i++) {
+		conf_print_dev(stdout, &run.devs[i]);
+		for (j = 0; j < run.nports; j++)
+			if (!strcmp(run.ports[j].dev, run.devs[i].name))
+				conf_print_port(stdout, &run.ports[j]);
 	}
-	for (i = 0; i < nrd; i++) {
-		if (dev && strcmp(rd[i].name, dev))
-			continue;
-		conf_print_dev(stdout, &rd[i]);
-		for (j = 0; j < nrp; j++)
-			if (!strcmp(rp[j].dev, rd[i].name))
-				conf_print_port(stdout, &rp[j]);
-	}
-	ml_free(rd);
-	ml_free(rp);
+	snap_free(&run);
 	return 0;
 }
 
