@@ -357,6 +357,22 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 }
 
 /*
+ * Requester, after progress: the retransmission timer for what is still in
+ * flight.  During an RNR wait the timer is the wait's end (ml_qp_timer()
+ * clears rnr_wait and resumes): cancelling or pushing it back would leave
+ * the QP silent with WRs to send and nothing in flight.  Lock held.
+ */
+static void ml_qp_rearm(struct ml_qp *qp)
+{
+	if (qp->rnr_wait)
+		return;
+	if (qp->snd_una == qp->snd_nxt)
+		timer_delete(&qp->timer);
+	else
+		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+}
+
+/*
  * Requester: everything before @psn is acknowledged.  Completes finished
  * WRs in order; a READ is finished only by its own responses.  Returns
  * false when a READ stands before @psn without its data (an implied NAK).
@@ -398,10 +414,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 	qp->retries = 0;
 	qp->blocked_since = 0;
 	qp->rto_ms = qp->timeout_ms;
-	if (qp->snd_una == qp->snd_nxt)
-		timer_delete(&qp->timer);
-	else
-		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	ml_qp_rearm(qp);
 	return true;
 }
 
@@ -478,10 +491,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 		}
 		qp->swq_head++;
 	}
-	if (qp->snd_una == qp->snd_nxt)
-		timer_delete(&qp->timer);
-	else
-		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
+	ml_qp_rearm(qp);
 	ml_qp_kick(qp);
 	return 0;
 }

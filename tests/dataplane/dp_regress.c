@@ -758,6 +758,58 @@ START_TEST(test_stale_nak_seq)
 }
 END_TEST
 
+/*
+ * An RNR NAK starts a wait that only the QP's timer ends.  An ACK that then
+ * acknowledged everything in flight cancelled that timer, and the QP never
+ * sent again: the next WR stayed posted for ever (the stall fuzz-wire saw,
+ * "snd_psn 71 snd_una 71 outstanding 2").  Reordered acks (two paths, a
+ * late ack) make that sequence real.
+ */
+START_TEST(test_rnr_wait_survives_ack)
+{
+	struct ml_sge g;
+	struct ml_send_wr w = { .wr_id = 1, .opcode = ML_WR_WRITE, .flags = ML_WR_F_SIGNALED,
+				.sg_list = &g, .num_sge = 1, .remote_addr = 0x10000,
+				.rkey = 0x100 };
+	/* An RNR wait of 1 s: the two frames below arrive well inside it. */
+	struct ml_connect_opts o = { .timeout_ms = 2000, .retry_cnt = 15, .rnr_retry = 7,
+				     .rnr_timer_ms = 1000 };
+	struct ml_qp_attr qa;
+	struct ml_cqe wc;
+	uint64_t seen;
+	struct dp_fake f;
+	struct dp_ep e;
+
+	dp_ep_open(&e, 65536);
+	dp_fake_open(&f, &e);
+	ck_assert_msg(ml_qp_connect(e.qp, f.node_b, DP_FAKE_QPN, &o) == 0, "connect: %s",
+		      ml_last_error());
+	g = (struct ml_sge){ (uintptr_t)e.buf, 100, e.mr->lkey };
+	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
+	seen = collect_psns(&f, 5000, 1);
+	ck_assert_msg(seen == 1, "PSNs sent 0x%" PRIx64 ", want 0", seen);
+	dp_fake_ack(&f, 0, ML_NAK_RNR);		/* wait rnr_timer_ms, then resend 0 */
+	dp_fake_ack(&f, 0, ML_ACK_OK);		/* but 0 arrived after all */
+	ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "first WRITE not completed");
+	ck_assert_msg(wc.wr_id == 1 && wc.status == ML_WC_SUCCESS, "first WRITE: status %u (%s)",
+		      wc.status, ml_wc_status_str(wc.status));
+	/* Nothing in flight now; the next WR must go out once the wait ends. */
+	w.wr_id = 2;
+	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
+	seen = collect_psns(&f, 5000, 1);
+	ck_assert_int_eq(ml_qp_query(e.qp, &qa), 0);
+	ck_assert_msg(seen == 2, "after an RNR NAK and an ack of everything, the next WR was "
+		      "not sent in 5 s (PSNs 0x%" PRIx64 ", snd_psn %u snd_una %u)", seen,
+		      qa.snd_psn, qa.snd_una);
+	dp_fake_ack(&f, 1, ML_ACK_OK);
+	ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "second WRITE not completed");
+	ck_assert_msg(wc.wr_id == 2 && wc.status == ML_WC_SUCCESS, "second WRITE: status %u (%s)",
+		      wc.status, ml_wc_status_str(wc.status));
+	dp_ep_close(&e);
+	close(f.fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dp_regress");
@@ -772,6 +824,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_owner_pid_ns);
 	tcase_add_test(tc, test_zerocopy_truesize);
 	tcase_add_test(tc, test_stale_nak_seq);
+	tcase_add_test(tc, test_rnr_wait_survives_ack);
 	suite_add_tcase(s, tc);
 	return s;
 }
