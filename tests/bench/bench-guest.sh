@@ -11,6 +11,7 @@
 #   tcp        sockperf ping-pong (latency) and iperf3 (bandwidth)
 #   raw        megalink-perf --raw: AF_PACKET ping-pong, the latency floor
 #   memcpy     megalink-perf --memcpy: the copy floor
+#   routed     megalink over UDP and TCP across an IP router (routed.sh)
 #
 # Client on vCPU 0, server on vCPU 1, both nice 19 (a spinning poller must
 # not starve the softirq work on its vCPU).  Every run has a timeout and
@@ -318,6 +319,14 @@ for mtu in $mtus; do
 	fi
 	first=0
 	link_down
+done
+
+# The routed case (issue 12): megalink over UDP and TCP across an IP router,
+# at every MTU (tests/bench/routed.sh).
+# shellcheck source=routed.sh
+. tests/bench/routed.sh
+for mtu in $mtus; do
+	routed_case "$mtu"
 done
 rm -rf "$scratch"
 echo "bench: $nrun runs, $nfail failed, $(($(date +%s) - t_start)) s; results in $res"

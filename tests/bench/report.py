@@ -116,6 +116,29 @@ def table(rows, mtu):
     return out, cpu
 
 
+def routed(rows, mtu):
+    """(title, megalink over UDP across the router, [(baseline, value)]) rows of
+    the routed case (tests/bench/routed.sh) at one MTU, or []."""
+    r = dict(case="routed", mtu=mtu)
+    h = dict(case="headline", mtu=mtu)
+    if not pick(rows, **r) and not errors(rows, **r):
+        return []
+    ml_l = pick(rows, transport="megalink", mode="write_lat", **r)
+    ml_b = pick(rows, transport="megalink", mode="write_bw", **r)
+    return [
+        ("routed: 8 B WRITE latency, median [us]", lat(ml_l), [
+            ("TCP across the router (sockperf, 14 B)", lat(pick(rows, tool="sockperf", **r))),
+            ("megalink over Ethernet, one link (headline)",
+             lat(pick(rows, transport="megalink", mode="write_lat", **h))),
+        ]),
+        ("routed: 64 KiB WRITE bandwidth [MB/s]", bw(ml_b), [
+            ("TCP across the router (iperf3, 64 KiB writes)", bw(pick(rows, tool="iperf3", **r))),
+            ("megalink over Ethernet, one link (headline)",
+             bw(pick(rows, transport="megalink", mode="write_bw", size=65536, **h))),
+        ]),
+    ]
+
+
 def targets(rows, mtu):
     h = dict(case="headline", mtu=mtu)
     res = []
@@ -237,6 +260,15 @@ def main():
             for name, v in bases:
                 r = ratio(v, m)
                 print(f"      {name:<40} {fmt(v):>8}   {('%.2fx' % r) if r is not None else 'n/a':>7}")
+        rt = routed(rows, mtu)
+        if rt:
+            summary["mtus"][str(mtu)]["routed"] = rt
+            print("  routed case: megalink over UDP/IPv4 and TCP through an IP router (ratio = baseline / megalink)")
+            for title, m, bases in rt:
+                print(f"  {title:<44} megalink {fmt(m):>8}")
+                for name, v in bases:
+                    r = ratio(v, m)
+                    print(f"      {name:<40} {fmt(v):>8}   {('%.2fx' % r) if r is not None else 'n/a':>7}")
         print("  guest CPU seconds per GB moved, 64 KiB (cpu0: client and where veth delivers its frames; cpu1: server)")
         for name, a, b in cpu:
             print(f"      {name:<40} cpu0 {fmt(a):>7}  cpu1 {fmt(b):>7}")
