@@ -791,8 +791,12 @@ START_TEST(test_rnr_wait_survives_ack)
 	dp_fake_ack(&f, 0, ML_NAK_RNR);		/* wait rnr_timer_ms, then resend 0 */
 	dp_fake_ack(&f, 0, ML_ACK_OK);		/* but 0 arrived after all */
 	ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "first WRITE not completed");
-	ck_assert_msg(wc.wr_id == 1 && wc.status == ML_WC_SUCCESS, "first WRITE: status %u (%s)",
-		      wc.status, ml_wc_status_str(wc.status));
+	ck_assert_int_eq(ml_qp_query(e.qp, &qa), 0);
+	ck_assert_msg(wc.wr_id == 1 && wc.status == ML_WC_SUCCESS,
+		      "first WRITE: wr_id %" PRIu64 " status %u (%s); snd_psn %u snd_una %u, "
+		      "%" PRIu64 " timeouts, %" PRIu64 " retransmits, state %s",
+		      wc.wr_id, wc.status, ml_wc_status_str(wc.status), qa.snd_psn, qa.snd_una,
+		      qa.timeouts, qa.retransmits, ml_qp_state_name(qa.state));
 	/* Nothing in flight now; the next WR must go out once the wait ends. */
 	w.wr_id = 2;
 	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
