@@ -7,6 +7,7 @@
  *
  *	dev NAME [node-id N] [hello MS] [dead MS]
  *	port IFNAME dev NAME [up]
+ *	peer ADDR dev NAME [local ADDR]
  *
  * Files are read in the order given (a directory's *.conf in lexical
  * order); a later file may add devices and ports, or repeat a device to
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "args.h"
 #include "conf.h"
@@ -43,6 +46,7 @@ void conf_free(struct conf *c)
 	free(c->errs);
 	free(c->devs);
 	free(c->ports);
+	free(c->peers);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -309,6 +313,140 @@ static void parse_port(struct conf *c, const struct conf_loc *l, char **w, int n
 	c->ports[c->nports++] = p;
 }
 
+int conf_addr_canon(const char *s, char *out)
+{
+	unsigned char b[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, s, b) == 1) {
+		inet_ntop(AF_INET, b, out, CONF_ADDR_LEN);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, s, b) == 1) {
+		inet_ntop(AF_INET6, b, out, CONF_ADDR_LEN);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* NULL if the address @s (of family @fam) can be a peer's, else why not. */
+static const char *peer_addr_problem(const char *s, int fam)
+{
+	unsigned char b[sizeof(struct in6_addr)];
+
+	if (fam == AF_INET) {
+		uint32_t a;
+
+		inet_pton(AF_INET, s, b);
+		memcpy(&a, b, 4);
+		a = ntohl(a);
+		if (!a || a == 0xffffffffu || (a >> 28) == 0xe)
+			return "not a unicast IPv4 address";
+		return NULL;
+	}
+	inet_pton(AF_INET6, s, b);
+	if (IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)b) ||
+	    IN6_IS_ADDR_MULTICAST((struct in6_addr *)b))
+		return "not a unicast IPv6 address";
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)b))
+		return "an IPv4-mapped IPv6 address (give the IPv4 address)";
+	if (IN6_IS_ADDR_LINKLOCAL((struct in6_addr *)b))
+		return "a link-local IPv6 address (peers are routed: use a global or ULA address)";
+	return NULL;
+}
+
+static void parse_peer(struct conf *c, const struct conf_loc *l, char **w, int n)
+{
+	struct conf_peer p;
+	const char *why;
+	int fam, lfam;
+	size_t j;
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	p.loc = *l;
+	p.devi = -1;
+	if (n < 2) {
+		conf_err(c, l, "peer: missing ADDR");
+		return;
+	}
+	fam = conf_addr_canon(w[1], p.addr);
+	if (!fam) {
+		conf_err(c, l, "peer \"%s\": not an IPv4 or IPv6 address", w[1]);
+		return;
+	}
+	why = peer_addr_problem(w[1], fam);
+	if (why) {
+		conf_err(c, l, "peer %s: %s", w[1], why);
+		return;
+	}
+	for (i = 2; i < n; i++) {
+		if (!strcmp(w[i], "dev")) {
+			if (i + 1 >= n) {
+				conf_err(c, l, "peer %s: dev needs a value", p.addr);
+				return;
+			}
+			if (p.dev[0]) {
+				conf_err(c, l, "peer %s: dev given twice", p.addr);
+				return;
+			}
+			if (!valid_dev_name(w[++i])) {
+				conf_err(c, l, "peer %s: dev \"%s\": invalid device name",
+					 p.addr, w[i]);
+				return;
+			}
+			strcpy(p.dev, w[i]);
+		} else if (!strcmp(w[i], "local")) {
+			if (i + 1 >= n) {
+				conf_err(c, l, "peer %s: local needs a value", p.addr);
+				return;
+			}
+			if (p.local[0]) {
+				conf_err(c, l, "peer %s: local given twice", p.addr);
+				return;
+			}
+			lfam = conf_addr_canon(w[++i], p.local);
+			if (!lfam) {
+				conf_err(c, l, "peer %s: local \"%s\": not an IPv4 or IPv6 address",
+					 p.addr, w[i]);
+				return;
+			}
+			if (lfam != fam) {
+				conf_err(c, l, "peer %s: local %s is not an %s address like the peer's",
+					 p.addr, p.local, fam == AF_INET ? "IPv4" : "IPv6");
+				return;
+			}
+			why = peer_addr_problem(w[i], lfam);
+			if (why) {
+				conf_err(c, l, "peer %s: local %s: %s", p.addr, p.local, why);
+				return;
+			}
+		} else {
+			conf_err(c, l, "peer %s: unknown key \"%s\" (dev, local)", p.addr, w[i]);
+			return;
+		}
+	}
+	if (!p.dev[0]) {
+		conf_err(c, l, "peer %s: missing dev NAME", p.addr);
+		return;
+	}
+	for (j = 0; j < c->npeers; j++) {
+		const struct conf_peer *o = &c->peers[j];
+
+		if (strcmp(o->addr, p.addr))
+			continue;
+		if (!strcmp(o->dev, p.dev))
+			conf_err(c, l, "peer %s: duplicate peer (already at %s:%u)",
+				 p.addr, o->loc.file, o->loc.line);
+		else
+			conf_err(c, l, "peer %s: in dev %s and in dev %s at %s:%u (a node's "
+				 "UDP frames from one address go to one device)",
+				 p.addr, p.dev, o->dev, o->loc.file, o->loc.line);
+		return;
+	}
+	c->peers = grow(c->peers, c->npeers, sizeof(*c->peers));
+	c->peers[c->npeers++] = p;
+}
+
 size_t conf_parse_text(struct conf *c, const char *file, const char *text)
 {
 	struct conf_loc l = { conf_file(c, file), 0 };
@@ -341,8 +479,10 @@ size_t conf_parse_text(struct conf *c, const char *file, const char *text)
 				parse_dev(c, &l, w, n);
 			else if (!strcmp(w[0], "port"))
 				parse_port(c, &l, w, n);
+			else if (!strcmp(w[0], "peer"))
+				parse_peer(c, &l, w, n);
 			else
-				conf_err(c, &l, "unknown statement \"%s\" (dev, port)", w[0]);
+				conf_err(c, &l, "unknown statement \"%s\" (dev, port, peer)", w[0]);
 		}
 		free(line);
 		s += len;
@@ -443,6 +583,20 @@ size_t conf_finish(struct conf *c)
 			conf_err(c, &p->loc, "port %s: dev %s has more than %d ports",
 				 p->ifname, d->name, ML_MAX_PORTS);
 	}
+	for (i = 0; i < c->npeers; i++) {
+		struct conf_peer *p = &c->peers[i];
+		struct conf_dev *d = find_dev(c, p->dev);
+
+		if (!d) {
+			conf_err(c, &p->loc, "peer %s: dev %s is not defined by any \"dev %s\" line",
+				 p->addr, p->dev, p->dev);
+			continue;
+		}
+		p->devi = d - c->devs;
+		if (++d->npeers == ML_MAX_PEERS + 1)
+			conf_err(c, &p->loc, "peer %s: dev %s has more than %d peers",
+				 p->addr, d->name, ML_MAX_PEERS);
+	}
 	for (i = 0; i < c->ndevs; i++) {
 		struct conf_dev *d = &c->devs[i];
 
@@ -472,6 +626,14 @@ void conf_print_dev(FILE *f, const struct ml_dev_attr *d)
 void conf_print_port(FILE *f, const struct ml_port_info *p)
 {
 	fprintf(f, "port %s dev %s\n", p->ifname, p->dev);
+}
+
+void conf_print_peer(FILE *f, const struct conf_rpeer *p)
+{
+	fprintf(f, "peer %s dev %s", p->addr, p->dev);
+	if (p->local[0])
+		fprintf(f, " local %s", p->local);
+	fputc('\n', f);
 }
 
 /* ---- diff ---- */
@@ -532,6 +694,95 @@ static void unbind_act(struct conf_plan *plan, const struct ml_dev_attr *rd, siz
 
 	if (j >= 0 && left[j] && --left[j] == 0)
 		a->last = 1;
+}
+
+/* The running peer @addr of device @dev, or NULL. */
+static const struct conf_rpeer *running_peer(const struct conf_diff_opts *o, const char *dev,
+					     const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < o->npeers; i++)
+		if (!strcmp(o->peers[i].dev, dev) && !strcmp(o->peers[i].addr, addr))
+			return &o->peers[i];
+	return NULL;
+}
+
+static int conf_has_peer(const struct conf *c, int devi, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (c->peers[i].devi == devi && !strcmp(c->peers[i].addr, addr))
+			return 1;
+	return 0;
+}
+
+static void peer_act(struct conf_plan *plan, enum conf_act_type t, int cdev, const char *dev,
+		     const char *addr, const char *local)
+{
+	struct conf_action *a = add_act(plan, t, cdev, dev, NULL);
+
+	snprintf(a->addr, sizeof(a->addr), "%s", addr);
+	if (local)
+		snprintf(a->local, sizeof(a->local), "%s", local);
+}
+
+/*
+ * Peers, once the ports are planned.  A device created by this plan gets all
+ * its peers (a device's peers go with it); a running device that keeps a port
+ * gets the missing ones, a peer whose local address differs is replaced, and
+ * with --prune the peers the files do not name are removed.  With --iface
+ * (a netdev appeared) only a device that the plan creates is concerned.  A
+ * device with no port has no peers: said in a note.
+ */
+static void peer_diff(const struct conf *c, const struct ml_dev_attr *rd,
+		      const struct conf_diff_opts *o, struct conf_plan *plan,
+		      const int *match, const int *created, const unsigned int *left)
+{
+	const struct conf_rpeer *cur;
+	struct conf_action *a;
+	size_t i, j;
+
+	for (i = 0; i < c->npeers; i++) {
+		const struct conf_peer *p = &c->peers[i];
+		int m = match[p->devi];
+
+		if (created[p->devi]) {
+			peer_act(plan, CONF_ACT_PEER_ADD, p->devi, c->devs[p->devi].name, p->addr,
+				 p->local);
+			continue;
+		}
+		if (o->iface)
+			continue;
+		if (m < 0 || !left[m]) {
+			a = add_act(plan, CONF_ACT_NOTE, p->devi, p->dev, NULL);
+			snprintf(a->note, sizeof(a->note),
+				 "skip peer %s: dev %s has no port yet", p->addr, p->dev);
+			continue;
+		}
+		cur = running_peer(o, rd[m].name, p->addr);
+		if (cur && !strcmp(cur->local, p->local))
+			continue;
+		if (cur)
+			peer_act(plan, CONF_ACT_PEER_DEL, p->devi, rd[m].name, p->addr, NULL);
+		peer_act(plan, CONF_ACT_PEER_ADD, p->devi, rd[m].name, p->addr, p->local);
+	}
+	if (!o->prune || o->iface)
+		return;
+	for (j = 0; j < o->npeers; j++) {
+		const struct conf_rpeer *r = &o->peers[j];
+		int devi = -1;
+
+		for (i = 0; i < c->ndevs; i++)
+			if (match[i] >= 0 && !strcmp(rd[match[i]].name, r->dev))
+				devi = (int)i;
+		/* A device that loses its last port takes its peers along. */
+		if (devi < 0 || created[devi] || !left[match[devi]])
+			continue;
+		if (!conf_has_peer(c, devi, r->addr))
+			peer_act(plan, CONF_ACT_PEER_DEL, devi, r->dev, r->addr, NULL);
+	}
 }
 
 int conf_diff(const struct conf *c, const struct ml_dev_attr *rd, size_t nrd,
@@ -656,6 +907,8 @@ int conf_diff(const struct conf *c, const struct ml_dev_attr *rd, size_t nrd,
 		if (!conf_has_port(c, rp[j].ifname))
 			unbind_act(plan, rd, nrd, left, &rp[j]);
 
+	peer_diff(c, rd, o, plan, match, created, left);
+
 	free(match);
 	free(used);
 	free(created);
@@ -717,6 +970,14 @@ void conf_action_print(FILE *f, const struct conf_action *a)
 		break;
 	case CONF_ACT_NOTE:
 		fprintf(f, "# %s", a->note);
+		break;
+	case CONF_ACT_PEER_ADD:
+		fprintf(f, "+ add peer %s to dev %s", a->addr, a->dev);
+		if (a->local[0])
+			fprintf(f, " local %s", a->local);
+		break;
+	case CONF_ACT_PEER_DEL:
+		fprintf(f, "- remove peer %s from dev %s", a->addr, a->dev);
 		break;
 	}
 	fputc('\n', f);

@@ -20,6 +20,7 @@
 #define CONF_SET_DEAD		(1U << 2)
 
 #define CONF_MAX_ERRORS		20	/* then "too many errors" */
+#define CONF_ADDR_LEN		46	/* INET6_ADDRSTRLEN */
 
 struct conf_loc {
 	const char *file;	/* owned by struct conf */
@@ -33,6 +34,7 @@ struct conf_dev {
 	struct conf_loc loc;		/* first "dev" line */
 	struct conf_loc node_loc, hello_loc, dead_loc;
 	unsigned int nports;
+	unsigned int npeers;
 };
 
 struct conf_port {
@@ -43,11 +45,30 @@ struct conf_port {
 	struct conf_loc loc;
 };
 
+/* A UDP peer: "peer ADDR dev NAME [local ADDR]". */
+struct conf_peer {
+	char addr[CONF_ADDR_LEN];	/* in the canonical form inet_ntop() gives */
+	char local[CONF_ADDR_LEN];	/* "": the route's source address */
+	char dev[ML_DEV_NAME_LEN];
+	int devi;			/* index in conf.devs, after conf_finish() */
+	struct conf_loc loc;
+};
+
+/* A running peer as conf_diff() compares it (megalink.c fills these in
+ * from ml_ctl_peers(), addresses in the canonical inet_ntop() form). */
+struct conf_rpeer {
+	char dev[ML_DEV_NAME_LEN];
+	char addr[CONF_ADDR_LEN];
+	char local[CONF_ADDR_LEN];	/* "": the route's */
+};
+
 struct conf {
 	struct conf_dev *devs;
 	size_t ndevs;
 	struct conf_port *ports;
 	size_t nports;
+	struct conf_peer *peers;
+	size_t npeers;
 	char **files;
 	size_t nfiles;
 	char **errs;			/* "FILE:LINE: message" */
@@ -69,6 +90,10 @@ size_t conf_finish(struct conf *c);
 /* Print the state in the format of the files (megalink show --config). */
 void conf_print_dev(FILE *f, const struct ml_dev_attr *d);
 void conf_print_port(FILE *f, const struct ml_port_info *p);
+void conf_print_peer(FILE *f, const struct conf_rpeer *p);
+/* @s in canonical form into @out (CONF_ADDR_LEN bytes): the address family,
+ * or 0 when @s is not an IPv4 or IPv6 address. */
+int conf_addr_canon(const char *s, char *out);
 
 /* ---- diff ---- */
 
@@ -79,6 +104,8 @@ enum conf_act_type {
 	CONF_ACT_UNBIND,	/* port unbind ifname (from dev) */
 	CONF_ACT_UP,		/* ip link set ifname up */
 	CONF_ACT_NOTE,		/* nothing to do, just say so (skipped port) */
+	CONF_ACT_PEER_ADD,	/* peer add dev addr [local local] */
+	CONF_ACT_PEER_DEL,	/* peer del dev addr */
 };
 
 struct conf_action {
@@ -90,6 +117,8 @@ struct conf_action {
 	uint32_t node_id, hello_ms, dead_ms;
 	uint32_t old_node_id, old_hello_ms, old_dead_ms;	/* SET */
 	int last;			/* UNBIND: the device goes with it */
+	char addr[CONF_ADDR_LEN];	/* PEER_* */
+	char local[CONF_ADDR_LEN];	/* PEER_ADD; "": the route's */
 	char note[96];
 };
 
@@ -106,6 +135,8 @@ struct conf_diff_opts {
 	const char *iface;		/* only this netdev (hotplug) */
 	conf_netdev_fn netdev;		/* NULL: every netdev is up */
 	void *arg;
+	const struct conf_rpeer *peers;	/* the running UDP peers */
+	size_t npeers;
 };
 
 int conf_diff(const struct conf *c, const struct ml_dev_attr *rd, size_t nrd,

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,16 +197,57 @@ static int run_action(struct ml_ctl *ctl, const struct conf_action *a,
 			fprintf(stderr, "megalink: apply: set link %s up: %s\n",
 				a->ifname, strerror(-r));
 		return r < 0 ? 1 : 0;
+	case CONF_ACT_PEER_ADD:
+	case CONF_ACT_PEER_DEL: {
+		const char *dev = a->cdev >= 0 && names[a->cdev][0] ? names[a->cdev] : a->dev;
+
+		if (a->type == CONF_ACT_PEER_DEL)
+			return ml_ctl_peer_del(ctl, dev, a->addr);
+		return ml_ctl_peer_add(ctl, dev, a->addr, a->local[0] ? a->local : NULL);
+	}
 	case CONF_ACT_NOTE:
 		break;
 	}
 	return 0;
 }
 
+/* The running UDP peers of @dev (NULL: all) as conf_diff() compares them. */
+static int running_peers(struct ml_ctl *ctl, const char *dev, struct conf_rpeer **out,
+			 size_t *n)
+{
+	struct ml_peer_info *pi = NULL;
+	size_t i, np = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = ml_ctl_peers(ctl, dev, &pi, &np);
+	if (r < 0)
+		return r;
+	*out = calloc(np + 1, sizeof(**out));
+	if (!*out) {
+		free(pi);
+		return -ENOMEM;
+	}
+	for (i = 0; i < np; i++) {
+		struct conf_rpeer *c = &(*out)[i];
+
+		snprintf(c->dev, sizeof(c->dev), "%s", pi[i].dev);
+		inet_ntop(AF_INET, &pi[i].addr, c->addr, sizeof(c->addr));
+		if (pi[i].local)
+			inet_ntop(AF_INET, &pi[i].local, c->local, sizeof(c->local));
+	}
+	*n = np;
+	free(pi);
+	return 0;
+}
+
 static int do_apply(const struct admin_opts *a)
 {
 	char (*names)[ML_DEV_NAME_LEN] = NULL;
+	struct conf_rpeer *rpeers = NULL;
 	struct conf_diff_opts dopt;
+	size_t nrpeers = 0;
 	struct snap run = { 0 };
 	struct conf_plan plan;
 	size_t i;
@@ -242,7 +284,15 @@ static int do_apply(const struct admin_opts *a)
 		ret = 1;
 		goto out;
 	}
+	r = running_peers(ctl, NULL, &rpeers, &nrpeers);
+	if (r < 0) {
+		fprintf(stderr, "megalink: apply: peers: %s\n", ml_last_error());
+		ret = 1;
+		goto out;
+	}
 	memset(&dopt, 0, sizeof(dopt));
+	dopt.peers = rpeers;
+	dopt.npeers = nrpeers;
 	dopt.prune = a->prune;
 	dopt.iface = a->iface;
 	dopt.netdev = netdev_state;
@@ -282,6 +332,7 @@ static int do_apply(const struct admin_opts *a)
 out_plan:
 	conf_plan_free(&plan);
 out:
+	free(rpeers);
 	snap_free(&run);
 	ml_ctl_close(ctl);
 	conf_free(&c);
@@ -291,6 +342,8 @@ out:
 /* The running state of @dev (NULL: all) in the format of megalink.conf(5). */
 static int do_show_config(struct ml_ctl *ctl, const char *dev)
 {
+	struct conf_rpeer *peers;
+	size_t npeers;
 	struct snap run;
 	size_t i, j;
 	int r;
@@ -298,12 +351,21 @@ static int do_show_config(struct ml_ctl *ctl, const char *dev)
 	r = snap_take(ctl, dev, SNAP_DEVS | SNAP_PORTS, &run);
 	if (r < 0)
 		return r;
+	r = running_peers(ctl, dev, &peers, &npeers);
+	if (r < 0) {
+		snap_free(&run);
+		return r;
+	}
 	for (i = 0; i < run.ndevs; i++) {
 		conf_print_dev(stdout, &run.devs[i]);
 		for (j = 0; j < run.nports; j++)
 			if (!strcmp(run.ports[j].dev, run.devs[i].name))
 				conf_print_port(stdout, &run.ports[j]);
+		for (j = 0; j < npeers; j++)
+			if (!strcmp(peers[j].dev, run.devs[i].name))
+				conf_print_peer(stdout, &peers[j]);
 	}
+	free(peers);
 	snap_free(&run);
 	return 0;
 }

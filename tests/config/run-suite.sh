@@ -13,8 +13,9 @@
 # that apply makes the running state (megalink -j dev/port show) what they
 # say: creation, idempotence, --dry-run, a changed setting, --prune, the
 # show --config round trip, malformed files (FILE:LINE naming the field,
-# exit 3, nothing changed), --iface for a netdev that appears later, and a
-# kernel refusal (exit 1 with the kernel's message).  Ends with
+# exit 3, nothing changed), --iface for a netdev that appears later, a
+# kernel refusal (exit 1 with the kernel's message), and UDP peers (added,
+# replaced, pruned, shown).  Ends with
 # "config: N passed, M failed"; exit status 0 only if nothing failed.
 set -u
 
@@ -224,6 +225,46 @@ checkx "kernel refuses lo: exit 1, \"... is not an Ethernet device\" (6.1 has no
 	'[ $rc = 1 ] && grep -q "is not an Ethernet device" "$tmp/lo.err"'
 run_ml usage apply --bogus
 check "usage error: exit 2" [ "$rc" = 2 ]
+
+# 9. UDP peers: "peer ADDR dev NAME [local ADDR]"
+unbind_all
+cat >"$tmp/peers.conf" <<'EOF'
+dev pa node-id 0xc1
+port cfa1 dev pa
+peer 10.77.0.2 dev pa
+peer 10.77.0.3 dev pa local 10.77.0.1
+EOF
+# peers as sorted "ADDR LOCAL" lines of the device
+peers() { "$ML" -j peer show "$1" | jq -r '.[] | "\(.addr) \(.local // "-")"' | sort | tr '\n' ' '; }
+run_ml peer1 apply "$tmp/peers.conf"
+pdev=$("$ML" -j port show | jq -r '.[] | select(.ifname == "cfa1") | .dev')
+checkx "peers: apply exit 0, 2 peers added to the new device $pdev" \
+	'[ $rc = 0 ] && [ "$(grep -c "^+ add peer 10.77.0.[23] to dev pa" "$tmp/peer1.out")" = 2 ]'
+check "peers: the kernel has them, with the local address" \
+	[ "$(peers "$pdev")" = "10.77.0.2 - 10.77.0.3 10.77.0.1 " ]
+run_ml peer2 apply "$tmp/peers.conf"
+check "peers: apply again: nothing to do" [ "$(cat "$tmp/peer2.out")" = "nothing to do" ]
+"$ML" show --config "$pdev" >"$tmp/peers-round.conf"
+sed 's/^/    | /' "$tmp/peers-round.conf"
+checkx "peers: show --config prints them as peer lines" \
+	'grep -qxF "peer 10.77.0.2 dev $pdev" "$tmp/peers-round.conf" && grep -qxF "peer 10.77.0.3 dev $pdev local 10.77.0.1" "$tmp/peers-round.conf"'
+run_ml peer-round apply --dry-run "$tmp/peers-round.conf"
+check "peers: show --config | apply --dry-run: nothing to do" \
+	[ "$(cat "$tmp/peer-round.out")" = "nothing to do" ]
+sed -i 's/local 10.77.0.1/local 10.77.0.9/' "$tmp/peers.conf"
+"$ML" peer add "$pdev" 10.77.0.50
+run_ml peer3 apply "$tmp/peers.conf"
+checkx "peers: a changed local address is replaced (remove, add)" \
+	'grep -qxF -e "- remove peer 10.77.0.3 from dev $pdev" "$tmp/peer3.out" && grep -qxF "+ add peer 10.77.0.3 to dev $pdev local 10.77.0.9" "$tmp/peer3.out"'
+check "peers: without --prune a peer added by hand stays" \
+	[ "$(peers "$pdev")" = "10.77.0.2 - 10.77.0.3 10.77.0.9 10.77.0.50 - " ]
+run_ml peer4 apply --prune "$tmp/peers.conf"
+checkx "peers: --prune removes it" \
+	'grep -qxF -e "- remove peer 10.77.0.50 from dev $pdev" "$tmp/peer4.out" && [ "$(peers "$pdev")" = "10.77.0.2 - 10.77.0.3 10.77.0.9 " ]'
+printf 'dev pa\nport cfa1 dev pa\npeer 10.77.0.300 dev pa\n' >"$tmp/peerbad.conf"
+run_ml peerbad apply "$tmp/peerbad.conf"
+checkx "peers: a bad address: exit 3, FILE:3 names it, nothing changed" \
+	'[ $rc = 3 ] && grep -q "peerbad.conf:3: peer \"10.77.0.300\": not an IPv4 or IPv6 address" "$tmp/peerbad.err" && [ "$(peers "$pdev")" = "10.77.0.2 - 10.77.0.3 10.77.0.9 " ]'
 
 # clean up
 unbind_all

@@ -863,6 +863,42 @@ START_TEST(test_conf_errors)
 	conf_bad("dev ml0\nport e0 dev ml0\nport e1 dev ml0\nport e2 dev ml0\n"
 		 "port e3 dev ml0\nport e4 dev ml0\nport e5 dev ml0\nport e6 dev ml0\n"
 		 "port e7 dev ml0\nport e8 dev ml0\n", 10, "dev ml0 has more than 8 ports");
+	/* peers */
+	conf_bad("dev ml0\npeer\n", 2, "peer: missing ADDR");
+	conf_bad("dev ml0\npeer 10.0.0.300 dev ml0\n", 2,
+		 "peer \"10.0.0.300\": not an IPv4 or IPv6 address");
+	conf_bad("dev ml0\npeer pod-b dev ml0\n", 2, "not an IPv4 or IPv6 address");
+	conf_bad("dev ml0\npeer 10.0.0.1\n", 2, "peer 10.0.0.1: missing dev NAME");
+	conf_bad("dev ml0\npeer 224.0.0.5 dev ml0\n", 2, "peer 224.0.0.5: not a unicast IPv4");
+	conf_bad("dev ml0\npeer 0.0.0.0 dev ml0\n", 2, "not a unicast IPv4 address");
+	conf_bad("dev ml0\npeer 255.255.255.255 dev ml0\n", 2, "not a unicast IPv4 address");
+	conf_bad("dev ml0\npeer ff02::1 dev ml0\n", 2, "peer ff02::1: not a unicast IPv6");
+	conf_bad("dev ml0\npeer :: dev ml0\n", 2, "not a unicast IPv6 address");
+	conf_bad("dev ml0\npeer ::ffff:10.0.0.1 dev ml0\n", 2, "an IPv4-mapped IPv6 address");
+	conf_bad("dev ml0\npeer fe80::1 dev ml0\n", 2, "a link-local IPv6 address");
+	conf_bad("dev ml0\npeer 10.0.0.1 dev ml0 local\n", 2, "peer 10.0.0.1: local needs a value");
+	conf_bad("dev ml0\npeer 10.0.0.1 dev ml0 local fd00::1\n", 2,
+		 "peer 10.0.0.1: local fd00::1 is not an IPv4 address like the peer's");
+	conf_bad("dev ml0\npeer 10.0.0.1 dev ml0 local 10.0.0.2 local 10.0.0.2\n", 2,
+		 "local given twice");
+	conf_bad("dev ml0\npeer 10.0.0.1 dev ml0 local 224.1.1.1\n", 2,
+		 "peer 10.0.0.1: local 224.1.1.1: not a unicast IPv4 address");
+	conf_bad("dev ml0\npeer 10.0.0.1 dev ml0 port 4793\n", 2,
+		 "peer 10.0.0.1: unknown key \"port\" (dev, local)");
+	conf_bad("dev ml0\npeer fd00:0::7 dev ml0\npeer fd00::7 dev ml0\n", 3,
+		 "peer fd00::7: duplicate peer (already at t.conf:2)");
+	conf_bad("dev ml0\ndev ml1\npeer 10.0.0.1 dev ml0\npeer 10.0.0.1 dev ml1\n", 4,
+		 "peer 10.0.0.1: in dev ml1 and in dev ml0 at t.conf:3");
+	conf_bad("peer 10.0.0.1 dev ml7\n", 1, "peer 10.0.0.1: dev ml7 is not defined");
+	{
+		char many[4096] = "dev ml0\n";
+		int k;
+
+		for (k = 1; k <= ML_MAX_PEERS + 1; k++)
+			snprintf(many + strlen(many), sizeof(many) - strlen(many),
+				 "peer 10.1.0.%d dev ml0\n", k);
+		conf_bad(many, ML_MAX_PEERS + 2, "dev ml0 has more than 64 peers");
+	}
 }
 END_TEST
 
@@ -1009,6 +1045,106 @@ START_TEST(test_conf_diff)
 	ck_assert_int_eq(conf_diff(&c, rd, 3, rp, 4, &o, &plan), 0);
 	ck_assert_uint_eq(plan.nacts, 0);
 	conf_plan_free(&plan);
+	conf_free(&c);
+}
+END_TEST
+
+static void mkrpeer(struct conf_rpeer *p, const char *dev, const char *addr, const char *local)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->dev, dev);
+	strcpy(p->addr, addr);
+	strcpy(p->local, local ? local : "");
+}
+
+START_TEST(test_conf_diff_peers)
+{
+	const char *text =
+		"dev pa node-id 0xa\n"
+		"port eth1 dev pa\n"
+		"peer 10.2.0.7 dev pa\n"
+		"peer fd00:0:0::9 dev pa local fd00::1\n"
+		"dev pb node-id 0xb\n"
+		"port gone dev pb\n"
+		"peer 10.3.0.1 dev pb\n";
+	struct conf_diff_opts o = { .netdev = fake_netdev };
+	struct conf_rpeer rq[3];
+	struct ml_dev_attr rd[1];
+	struct ml_port_info rp[1];
+	struct conf_plan plan;
+	struct conf c;
+	struct cap cp;
+
+	ck_assert_uint_eq(conf_text(&c, text), 0);
+	ck_assert_str_eq(c.peers[1].addr, "fd00::9");	/* canonical form */
+
+	/* nothing running: the peers follow the device's creation */
+	ck_assert_int_eq(conf_diff(&c, rd, 0, rp, 0, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"+ bind port eth1 to new dev pa node-id 0x0000000a\n"
+		"# skip port gone: no such network device\n"
+		"+ add peer 10.2.0.7 to dev pa\n"
+		"+ add peer fd00::9 to dev pa local fd00::1\n"
+		"# skip peer 10.3.0.1: dev pb has no port yet\n");
+	ck_assert_int_eq(plan.acts[2].cdev, 0);		/* named as apply created it */
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* as configured: nothing to do */
+	mkdev(&rd[0], "ml3", 0xa, 1000, 4000);
+	mkport(&rp[0], "eth1", "ml3");
+	mkrpeer(&rq[0], "ml3", "10.2.0.7", NULL);
+	mkrpeer(&rq[1], "ml3", "fd00::9", "fd00::1");
+	o.peers = rq;
+	o.npeers = 2;
+	ck_assert_int_eq(conf_diff(&c, rd, 1, rp, 1, &o, &plan), 0);
+	ck_assert_uint_eq(conf_plan_changes(&plan), 0);
+	conf_plan_free(&plan);
+
+	/* a changed local address is replaced; an extra peer stays without --prune */
+	mkrpeer(&rq[1], "ml3", "fd00::9", NULL);
+	mkrpeer(&rq[2], "ml3", "192.0.2.1", NULL);
+	o.npeers = 3;
+	ck_assert_int_eq(conf_diff(&c, rd, 1, rp, 1, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"# skip port gone: no such network device\n"
+		"- remove peer fd00::9 from dev ml3\n"
+		"+ add peer fd00::9 to dev ml3 local fd00::1\n"
+		"# skip peer 10.3.0.1: dev pb has no port yet\n");
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* --prune removes it */
+	o.prune = 1;
+	ck_assert_int_eq(conf_diff(&c, rd, 1, rp, 1, &o, &plan), 0);
+	plan_text(&cp, &plan);
+	ck_assert_ptr_nonnull(strstr(cp.buf, "- remove peer 192.0.2.1 from dev ml3\n"));
+	ck_assert_uint_eq(conf_plan_changes(&plan), 3);
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* --iface of a running device's port: the boot-time apply did its peers */
+	o.prune = 0;
+	o.iface = "eth1";
+	ck_assert_int_eq(conf_diff(&c, rd, 1, rp, 1, &o, &plan), 0);
+	ck_assert_uint_eq(plan.nacts, 0);
+	conf_plan_free(&plan);
+	/* ... but a device the hotplug creates gets its peers */
+	ck_assert_int_eq(conf_diff(&c, rd, 0, rp, 0, &o, &plan), 0);
+	ck_assert_str_eq(plan_text(&cp, &plan),
+		"+ bind port eth1 to new dev pa node-id 0x0000000a\n"
+		"+ add peer 10.2.0.7 to dev pa\n"
+		"+ add peer fd00::9 to dev pa local fd00::1\n");
+	cap_close(&cp);
+	conf_plan_free(&plan);
+
+	/* show --config prints what apply reads back */
+	cap_open(&cp);
+	conf_print_peer(cp.f, &rq[0]);
+	mkrpeer(&rq[1], "ml3", "fd00::9", "fd00::1");
+	conf_print_peer(cp.f, &rq[1]);
+	ck_assert_str_eq(cap_str(&cp), "peer 10.2.0.7 dev ml3\npeer fd00::9 dev ml3 local fd00::1\n");
+	cap_close(&cp);
 	conf_free(&c);
 }
 END_TEST
@@ -1387,6 +1523,7 @@ static Suite *tools_suite(void)
 	tcase_add_test(tc, test_conf_errors);
 	tcase_add_test(tc, test_conf_errors_several);
 	tcase_add_test(tc, test_conf_diff);
+	tcase_add_test(tc, test_conf_diff_peers);
 	tcase_add_test(tc, test_conf_round_trip);
 	tcase_add_test(tc, test_admin_args_apply);
 	suite_add_tcase(s, tc);
