@@ -779,19 +779,35 @@ START_TEST(test_rnr_wait_survives_ack)
 	uint64_t seen;
 	struct dp_fake f;
 	struct dp_ep e;
+	int attempt;
 
-	dp_ep_open(&e, 65536);
-	dp_fake_open(&f, &e);
-	ck_assert_msg(ml_qp_connect(e.qp, f.node_b, DP_FAKE_QPN, &o) == 0, "connect: %s",
-		      ml_last_error());
-	g = (struct ml_sge){ (uintptr_t)e.buf, 100, e.mr->lkey };
-	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
-	seen = collect_psns(&f, 5000, 1);
-	ck_assert_msg(seen == 1, "PSNs sent 0x%" PRIx64 ", want 0", seen);
-	dp_fake_ack(&f, 0, ML_NAK_RNR);		/* wait rnr_timer_ms, then resend 0 */
-	dp_fake_ack(&f, 0, ML_ACK_OK);		/* but 0 arrived after all */
-	ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "first WRITE not completed");
-	ck_assert_int_eq(ml_qp_query(e.qp, &qa), 0);
+	for (attempt = 0;; attempt++) {
+		dp_ep_open(&e, 65536);
+		dp_fake_open(&f, &e);
+		ck_assert_msg(ml_qp_connect(e.qp, f.node_b, DP_FAKE_QPN, &o) == 0,
+			      "connect: %s", ml_last_error());
+		g = (struct ml_sge){ (uintptr_t)e.buf, 100, e.mr->lkey };
+		w.wr_id = 1;
+		ck_assert_int_eq(ml_post_send(e.qp, &w), 0);
+		seen = collect_psns(&f, 5000, 1);
+		ck_assert_msg(seen == 1, "PSNs sent 0x%" PRIx64 ", want 0", seen);
+		dp_fake_ack(&f, 0, ML_NAK_RNR);	/* wait rnr_timer_ms, then resend 0 */
+		dp_fake_ack(&f, 0, ML_ACK_OK);	/* but 0 arrived after all */
+		ck_assert_msg(dp_ep_cqe(&e, &wc, 5000) == 0, "first WRITE not completed");
+		ck_assert_int_eq(ml_qp_query(e.qp, &qa), 0);
+		if (!qa.timeouts)
+			break;
+		/*
+		 * The retransmission timer fired before the fake answered (a
+		 * slow guest: this process did not run for a whole timeout):
+		 * no verdict, as in stale_nak_seq.
+		 */
+		dp_log(NULL, "rnr_wait_survives_ack: %" PRIu64 " timeouts before the fake "
+		       "answered, again", qa.timeouts);
+		dp_ep_close(&e);
+		close(f.fd);
+		ck_assert_msg(attempt < 3, "the retransmission timer fires every time");
+	}
 	ck_assert_msg(wc.wr_id == 1 && wc.status == ML_WC_SUCCESS,
 		      "first WRITE: wr_id %" PRIu64 " status %u (%s); snd_psn %u snd_una %u, "
 		      "%" PRIu64 " timeouts, %" PRIu64 " retransmits, state %s",
