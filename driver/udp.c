@@ -92,7 +92,9 @@ struct ml_port *ml_udp_host_port(struct ml_dev *dev)
  * has @saddr as a peer and is (one of) the destination.  When there is
  * none, *@blame is the host port to count the datagram on: of the first
  * device of the namespace that is the destination, else of the first one
- * with a peer (the socket is open for it), else NULL.  RCU held.
+ * with a peer (the socket is open for it), else NULL.  Without @saddr (a
+ * malformed datagram: no destination either), of the first with a peer.
+ * RCU held.
  */
 static struct ml_port *ml_udp_find_port(struct net *net,
 					const struct in6_addr *saddr, u32 dst,
@@ -119,7 +121,7 @@ static struct ml_port *ml_udp_find_port(struct net *net,
 			if (ipv6_addr_equal(&peer->addr, saddr))
 				return ml_udp_host_port(dev);
 	}
-	*blame = mine ?: fallback;
+	*blame = saddr ? mine ?: fallback : fallback;
 	return NULL;
 }
 
