@@ -16,8 +16,8 @@
 # byte-exact with megalink-perf --verify: alone, side by side with an
 # Ethernet transfer a1 -> a2, under netem loss, and under netem CE marking
 # (netem ... ecn), which must raise rx_ecn_ce on b1 and ecn_cwnd_cuts on
-# a1.  Then the UDP drop counters (stray datagrams), an IPv4 and an IPv6
-# peer side by side, bad netlink input for the IPv6 attributes
+# a1.  Then the UDP drop counters (stray datagrams), fuzzed datagrams from
+# a peer's address (IPv6, then IPv4), an IPv4 and an IPv6 peer side by side, bad netlink input for the IPv6 attributes
 # (tests/routed/nlpeer.py), and unloading the module with IPv6 peers
 # configured right after traffic.
 # Ends with "routed6: N passed, M failed"; exit 0 only if nothing failed.
@@ -289,6 +289,36 @@ mal1=$(stat r6b1 "$db1" drop_udp_malformed)
 	bad "drop_udp_malformed $mal0 -> $mal1 (want +3)"
 if neigh_has r6b1 "$db1" 0xa2 fd71:1::2; then bad "a non-peer became a neighbour"; else ok "a non-peer did not become a neighbour"; fi
 
+# ---- fuzzed datagrams from a peer's address (they pass the source check) ----
+fuzz_udp() { # fuzz_udp FAMILY DST SRC COUNT SEED
+	nsx r6a1 /usr/bin/python3 -c '
+import random, socket, struct, sys
+fam, dst, src, count, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+port = int(open("/sys/module/megalink/parameters/udp_port").read())
+rnd = random.Random(seed)
+s = socket.socket(socket.AF_INET6 if fam == "6" else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+for i in range(count):
+    k = rnd.randrange(4)
+    if k == 0:      # garbage of any length
+        b = bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 1400)))
+    else:           # a megalink header with wild fields, then garbage
+        typ = rnd.choice([0, 1, 2, 3, 4, 255])
+        ln = rnd.choice([0, 11, 12, 32, 48, 56, 57, 100, 1400, 65535, rnd.randrange(65536)])
+        dstn = rnd.choice([0xb1, 0xffffffff, 0, 0xa1, rnd.randrange(1 << 32)])
+        srcn = rnd.choice([0xa1, 0xa9, 0, 0xb1, rnd.randrange(1 << 32)])
+        body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 200)))
+        b = struct.pack("!BBHII", rnd.choice([1, 1, 1, 0, 2]), typ, ln, srcn, dstn) + body
+    s.sendto(b, (dst, port))' "$@"
+}
+if fuzz_udp 6 fd71:2::1 fd71:1::1 3000 "${ML_SEED:-1}"; then
+	ok "3000 fuzzed datagrams sent to b1 over IPv6 from a peer address"
+else
+	bad "fuzzed datagrams over IPv6"
+fi
+check "b1 keeps its UDP/IPv6 neighbour after the fuzz" wait_neigh r6b1 "$db1" 0xa1 fd71:1::1 5
+check "a write after the fuzz, verified" transfer fuzz write_bw 64K 50 1
+
 # ---- IPv4 and IPv6 peers side by side ----
 check "peer add a1 -> 10.72.2.1 (IPv4) next to the IPv6 one" nsx r6a1 "$ml" peer add "$da1" 10.72.2.1
 check "peer add b1 -> 10.72.1.1 (IPv4)" nsx r6b1 "$ml" peer add "$db1" 10.72.1.1
@@ -300,6 +330,12 @@ f = sorted((p["family"], p["addr"]) for p in json.load(sys.stdin))
 sys.exit(0 if f == [("inet", "10.72.2.1"), ("inet6", "fd71:2::1")] else 1)'
 }
 check "peer show lists both families" both_listed
+if fuzz_udp 4 10.72.2.1 10.72.1.1 1000 "${ML_SEED:-1}"; then
+	ok "1000 fuzzed datagrams sent to b1 over IPv4 from a peer address"
+else
+	bad "fuzzed datagrams over IPv4"
+fi
+check "b1 keeps its UDP/IPv4 neighbour after the fuzz" wait_neigh r6b1 "$db1" 0xa1 10.72.1.1 5
 mtu4=$(neigh_field r6a1 "$da1" 0xb1 10.72.2.1 mtu)
 [ "$mtu4" = 1472 ] && ok "the IPv4 neighbour advertises 1500 - 28 = 1472" ||
 	bad "the IPv4 neighbour advertises 1472 (got '$mtu4')"
