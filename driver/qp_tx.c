@@ -75,11 +75,15 @@ static struct sk_buff *ml_pkt_alloc(struct net_device *ndev, size_t hlen,
 {
 	struct sk_buff *skb;
 
-	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + hlen + plen +
-			ndev->needed_tailroom, GFP_ATOMIC);
+	/*
+	 * Room for the IPv6 and UDP headers too, so that a frame on a UDP
+	 * path (either family) needs no head reallocation in ml_udp_xmit().
+	 */
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + ML_UDP6_OVERHEAD + hlen +
+			plen + ndev->needed_tailroom, GFP_ATOMIC);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, LL_RESERVED_SPACE(ndev));
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + ML_UDP6_OVERHEAD);
 	skb_reset_network_header(skb);
 	skb->dev = ndev;
 	skb->protocol = htons(ml_ethertype);
