@@ -118,20 +118,21 @@ void ml_disc_port_stop(struct ml_port *port)
 	timer_shutdown_sync(&port->timer);
 }
 
-/* The neighbour at @mac (Ethernet, @addr 0) or at @addr (UDP). */
+/* The neighbour at @mac (Ethernet, @addr NULL) or at @addr (UDP). */
 static struct ml_neigh *ml_neigh_find(struct ml_port *port, const u8 *mac,
-				      __be32 addr)
+				      const struct in6_addr *addr)
 {
 	struct ml_neigh *n;
 
 	list_for_each_entry(n, &port->neighs, list)
-		if (n->addr == addr && (addr || ether_addr_equal(n->mac, mac)))
+		if (addr ? n->udp && ipv6_addr_equal(&n->addr, addr) :
+			   !n->udp && ether_addr_equal(n->mac, mac))
 			return n;
 	return NULL;
 }
 
 /* A UDP peer was removed: forget its neighbour; port->lock held. */
-void ml_disc_forget_addr(struct ml_port *port, __be32 addr)
+void ml_disc_forget_addr(struct ml_port *port, const struct in6_addr *addr)
 {
 	struct ml_neigh *n;
 
@@ -147,11 +148,12 @@ void ml_disc_forget_addr(struct ml_port *port, __be32 addr)
  * ml_disc_rx_hello() - handle a HELLO that passed the common header checks
  * @port: receiving port
  * @skb: the frame, data at the megalink header
- * @saddr: the source address of a frame that came in UDP, else 0
+ * @saddr: the source address of a frame that came in UDP, else NULL
  *
  * Return: 0, or the ML_STAT_DROP_* reason to count.
  */
-int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
+int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb,
+		     const struct in6_addr *saddr)
 {
 	u32 len = ntohs(((struct ml_wire_hdr *)skb->data)->len);
 	static const u8 no_mac[ETH_ALEN];
@@ -198,7 +200,10 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 			return ML_STAT_DROP_NOMEM;
 		}
 		ether_addr_copy(n->mac, mac);
-		n->addr = saddr;
+		if (saddr) {
+			n->udp = true;
+			n->addr = *saddr;
+		}
 		n->node_id = node_id;
 		n->port_index = src_port;
 		list_add_tail(&n->list, &port->neighs);

@@ -3,6 +3,7 @@
 #define _ML_DISCOVERY_H
 
 #include <linux/if_ether.h>
+#include <linux/in6.h>
 #include <linux/megalink.h>
 
 struct ml_port;
@@ -17,7 +18,8 @@ struct sk_buff;
 struct ml_neigh {
 	struct list_head list;
 	u8 mac[ETH_ALEN];		/* Ethernet neighbour; zero for UDP */
-	__be32 addr;			/* UDP neighbour's IPv4 address; 0: Ethernet */
+	bool udp;			/* a UDP neighbour, at @addr */
+	struct in6_addr addr;		/* IPv4 v4-mapped, or IPv6 */
 	u32 node_id;
 	u32 port_index;
 	u64 caps;
@@ -32,7 +34,8 @@ void ml_disc_port_start(struct ml_port *port);
 void ml_disc_port_stop(struct ml_port *port);
 void ml_disc_kick(struct ml_port *port);
 void ml_disc_flush(struct ml_port *port);
-int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb, __be32 saddr);
-void ml_disc_forget_addr(struct ml_port *port, __be32 addr);
+int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb,
+		     const struct in6_addr *saddr);
+void ml_disc_forget_addr(struct ml_port *port, const struct in6_addr *addr);
 
 #endif /* _ML_DISCOVERY_H */

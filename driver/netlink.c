@@ -84,11 +84,13 @@ static const struct nla_policy ml_port_bind_policy[ML_A_IFNAME + 1] = {
 };
 
 /* PEER_ADD, PEER_DEL; PEER_GET's dump filter is ml_dev_get_policy. */
-static const struct nla_policy ml_peer_policy[ML_A_PEER_LOCAL + 1] = {
+static const struct nla_policy ml_peer_policy[ML_A_PEER_LOCAL6 + 1] = {
 	[ML_A_DEV_INDEX] = NLA_POLICY_MAX(NLA_U32, ML_MAX_DEVICES - 1),
 	[ML_A_DEV_NAME] = { .type = NLA_NUL_STRING, .len = ML_DEV_NAME_LEN - 1 },
 	[ML_A_PEER_ADDR] = { .type = NLA_BE32 },
 	[ML_A_PEER_LOCAL] = { .type = NLA_BE32 },
+	[ML_A_PEER_ADDR6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[ML_A_PEER_LOCAL6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
 };
 
 /* ------------------------------------------------------------------ */
@@ -199,7 +201,10 @@ static int ml_nl_put_neigh(struct sk_buff *skb, const struct ml_port *port,
 	    nla_put_u32(skb, ML_A_NEIGH_AGE_MS, age) ||
 	    nla_put_u32(skb, ML_A_NEIGH_DEAD_MS, n->dead_ms) ||
 	    (n->mtu && nla_put_u32(skb, ML_A_NEIGH_MTU, n->mtu)) ||
-	    (n->addr && nla_put_in_addr(skb, ML_A_NEIGH_ADDR, n->addr)))
+	    (n->udp && ipv6_addr_v4mapped(&n->addr) &&
+	     nla_put_in_addr(skb, ML_A_NEIGH_ADDR, n->addr.s6_addr32[3])) ||
+	    (n->udp && !ipv6_addr_v4mapped(&n->addr) &&
+	     nla_put_in6_addr(skb, ML_A_NEIGH_ADDR6, &n->addr)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -894,8 +899,8 @@ out:
 	return err;
 }
 
-/* A unicast IPv4 address from @attr; else -EINVAL naming it. */
-static int ml_nl_get_in_addr(struct nlattr *attr, __be32 *addr,
+/* A unicast IPv4 address from @attr, v4-mapped; else -EINVAL naming it. */
+static int ml_nl_get_in_addr(struct nlattr *attr, struct in6_addr *addr,
 			     struct netlink_ext_ack *extack)
 {
 	__be32 a = nla_get_in_addr(attr);
@@ -906,8 +911,94 @@ static int ml_nl_get_in_addr(struct nlattr *attr, __be32 *addr,
 				    "not a unicast IPv4 address");
 		return -EINVAL;
 	}
+	ipv6_addr_set_v4mapped(a, addr);
+	return 0;
+}
+
+/*
+ * A global or unique-local unicast IPv6 address from @attr (the policy
+ * checked its length); else -EINVAL naming it.  v4-mapped addresses are
+ * for peer-addr, link-local ones would need an interface to be reached.
+ */
+static int ml_nl_get_in6_addr(struct nlattr *attr, struct in6_addr *addr,
+			      struct netlink_ext_ack *extack)
+{
+	struct in6_addr a = nla_get_in6_addr(attr);
+	int type = ipv6_addr_type(&a);
+
+	if (type == IPV6_ADDR_ANY)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "unspecified IPv6 address (::)");
+	else if (type & IPV6_ADDR_MAPPED)
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "v4-mapped IPv6 address: use the IPv4 attribute");
+	else if (type & IPV6_ADDR_MULTICAST)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "multicast IPv6 address");
+	else if (type & IPV6_ADDR_LOOPBACK)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "loopback IPv6 address");
+	else if (type & IPV6_ADDR_LINKLOCAL)
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "link-local IPv6 address: not supported");
+	else if (!(type & IPV6_ADDR_UNICAST) || (type & IPV6_ADDR_COMPATv4))
+		NL_SET_ERR_MSG_ATTR(extack, attr, "not a unicast IPv6 address");
+	else
+		goto ok;
+	return -EINVAL;
+ok:
 	*addr = a;
 	return 0;
+}
+
+/*
+ * The peer address and the optional local one of PEER_ADD or PEER_DEL:
+ * peer-addr (IPv4) with peer-local, or peer-addr6 with peer-local6.
+ */
+static int ml_nl_get_peer(struct nlattr **attrs, bool add,
+			  struct in6_addr *addr, struct in6_addr *local,
+			  struct netlink_ext_ack *extack)
+{
+	struct nlattr *a4 = attrs[ML_A_PEER_ADDR], *a6 = attrs[ML_A_PEER_ADDR6];
+	struct nlattr *l4 = attrs[ML_A_PEER_LOCAL];
+	struct nlattr *l6 = attrs[ML_A_PEER_LOCAL6];
+	struct nlattr *l = a6 ? l6 : l4, *wrong = a6 ? l4 : l6;
+	int err;
+
+	if (!a4 && !a6) {
+		NL_SET_ERR_MSG(extack, "peer-addr or peer-addr6 required");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_PEER_ADDR);
+		return -EINVAL;
+	}
+	if (a4 && a6) {
+		NL_SET_ERR_MSG_ATTR(extack, a6,
+				    "peer-addr and peer-addr6 are exclusive");
+		return -EINVAL;
+	}
+	if (wrong) {
+		if (a6)
+			NL_SET_ERR_MSG_ATTR(extack, wrong,
+					    "peer-local is IPv4: peer-addr6 takes peer-local6");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, wrong,
+					    "peer-local6 is IPv6: peer-addr takes peer-local");
+		return -EINVAL;
+	}
+	err = a6 ? ml_nl_get_in6_addr(a6, addr, extack) :
+		   ml_nl_get_in_addr(a4, addr, extack);
+	if (err)
+		return err;
+	*local = in6addr_any;
+	if (!l)
+		return 0;
+	if (!add) {
+		if (a6)
+			NL_SET_ERR_MSG_ATTR(extack, l,
+					    "peer-local6 is only for peer-add");
+		else
+			NL_SET_ERR_MSG_ATTR(extack, l,
+					    "peer-local is only for peer-add");
+		return -EINVAL;
+	}
+	return a6 ? ml_nl_get_in6_addr(l, local, extack) :
+		    ml_nl_get_in_addr(l, local, extack);
 }
 
 static int ml_nl_peer_doit(struct sk_buff *skb, struct genl_info *info)
@@ -915,7 +1006,8 @@ static int ml_nl_peer_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr **attrs = info->attrs;
 	struct netlink_ext_ack *extack = info->extack;
 	bool add = info->genlhdr->cmd == ML_CMD_PEER_ADD;
-	__be32 addr, local = 0;
+	struct in6_addr addr, local;
+	struct nlattr *addr_attr;
 	struct ml_dev *dev;
 	int err;
 
@@ -927,42 +1019,42 @@ static int ml_nl_peer_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_DEV_INDEX);
 		return -EINVAL;
 	}
-	if (!attrs[ML_A_PEER_ADDR]) {
-		NL_SET_ERR_MSG(extack, "peer-addr required");
-		NL_SET_ERR_ATTR_MISS(extack, NULL, ML_A_PEER_ADDR);
-		return -EINVAL;
-	}
-	err = ml_nl_get_in_addr(attrs[ML_A_PEER_ADDR], &addr, extack);
+	err = ml_nl_get_peer(attrs, add, &addr, &local, extack);
 	if (err)
 		return err;
-	if (attrs[ML_A_PEER_LOCAL]) {
-		if (!add) {
-			NL_SET_ERR_MSG_ATTR(extack, attrs[ML_A_PEER_LOCAL],
-					    "peer-local is only for peer-add");
-			return -EINVAL;
-		}
-		err = ml_nl_get_in_addr(attrs[ML_A_PEER_LOCAL], &local,
-					extack);
-		if (err)
-			return err;
-	}
+	addr_attr = attrs[ML_A_PEER_ADDR] ?: attrs[ML_A_PEER_ADDR6];
 
 	rtnl_lock();
 	dev = ml_nl_get_dev(genl_info_net(info), attrs, extack);
 	if (IS_ERR(dev)) {
 		err = PTR_ERR(dev);
 	} else if (add) {
-		err = ml_peer_add(dev, addr, local, extack);
+		err = ml_peer_add(dev, &addr, &local, extack);
 		if (err == -EEXIST)
-			NL_SET_BAD_ATTR(extack, attrs[ML_A_PEER_ADDR]);
+			NL_SET_BAD_ATTR(extack, addr_attr);
 	} else {
-		err = ml_peer_del(dev, addr);
+		err = ml_peer_del(dev, &addr);
 		if (err)
-			NL_SET_ERR_MSG_ATTR(extack, attrs[ML_A_PEER_ADDR],
+			NL_SET_ERR_MSG_ATTR(extack, addr_attr,
 					    "no such peer on this device");
 	}
 	rtnl_unlock();
 	return err;
+}
+
+/* peer-addr [peer-local] of an IPv4 peer, peer-addr6 [peer-local6] else. */
+static int ml_nl_put_peer_addrs(struct sk_buff *skb,
+				const struct ml_peer *peer)
+{
+	bool local = !ipv6_addr_any(&peer->local);
+
+	if (ipv6_addr_v4mapped(&peer->addr))
+		return nla_put_in_addr(skb, ML_A_PEER_ADDR,
+				       peer->addr.s6_addr32[3]) ||
+		       (local && nla_put_in_addr(skb, ML_A_PEER_LOCAL,
+						 peer->local.s6_addr32[3]));
+	return nla_put_in6_addr(skb, ML_A_PEER_ADDR6, &peer->addr) ||
+	       (local && nla_put_in6_addr(skb, ML_A_PEER_LOCAL6, &peer->local));
 }
 
 /* Peers of the devices; cb->args[0] device index, cb->args[1] position. */
@@ -998,9 +1090,7 @@ static int ml_nl_peer_get_dumpit(struct sk_buff *skb,
 			}
 			if (nla_put_u32(skb, ML_A_DEV_INDEX, dev->index) ||
 			    nla_put_string(skb, ML_A_DEV_NAME, dev->name) ||
-			    nla_put_in_addr(skb, ML_A_PEER_ADDR, peer->addr) ||
-			    (peer->local &&
-			     nla_put_in_addr(skb, ML_A_PEER_LOCAL, peer->local)) ||
+			    ml_nl_put_peer_addrs(skb, peer) ||
 			    nla_put_u16(skb, ML_A_UDP_PORT, ml_udp_port)) {
 				genlmsg_cancel(skb, hdr);
 				err = -EMSGSIZE;

@@ -332,7 +332,8 @@ struct ml_path {
 	u32 port_index;
 	u64 port_id;
 	u8 dmac[ETH_ALEN];
-	__be32 daddr;		/* UDP peer, or 0 for Ethernet */
+	bool udp;		/* a UDP peer, at @daddr */
+	struct in6_addr daddr;
 	u32 pmtu;
 };
 
@@ -356,14 +357,15 @@ static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
 			path->port_index = i;
 			path->port_id = port->id;
 			ether_addr_copy(path->dmac, n->mac);
+			path->udp = n->udp;
 			path->daddr = n->addr;
 			/*
 			 * The smaller of the two ends' MTUs, if the peer said;
 			 * a UDP peer advertises its MTU less the headers.
 			 */
 			mtu = READ_ONCE(port->netdev->mtu);
-			if (n->addr)
-				mtu -= ML_UDP_OVERHEAD;
+			if (n->udp)
+				mtu -= ml_udp_overhead(&n->addr);
 			if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
 				mtu = n->mtu;
 			/* Too small a path fails the connect (-EMSGSIZE). */
@@ -424,8 +426,9 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	qp->port_index = path.port_index;
 	WRITE_ONCE(qp->port_id, path.port_id);
 	ether_addr_copy(qp->dmac, path.dmac);
+	qp->udp = path.udp;
 	qp->udp_daddr = path.daddr;
-	qp->udp_saddr = 0;
+	qp->udp_saddr = in6addr_any;
 	qp->udp_flow = jhash_3words(qp->qpn, c->remote_node, c->remote_qpn,
 				    ml_qp_flow_seed);
 	qp->pmtu = path.pmtu;

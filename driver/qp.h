@@ -87,8 +87,9 @@ struct ml_qp {
 	u32 port_index;
 	u64 port_id;			/* the port instance (port->id) */
 	u8 dmac[ETH_ALEN];
-	__be32 udp_daddr;		/* a UDP path's peer; 0: Ethernet */
-	__be32 udp_saddr;		/* its source address, 0: the route's */
+	bool udp;			/* a UDP path, to @udp_daddr */
+	struct in6_addr udp_daddr;	/* a UDP path's peer */
+	struct in6_addr udp_saddr;	/* its source address, ::: the route's */
 	u32 udp_flow;			/* hashed into the UDP source port */
 	u32 pmtu;			/* payload bytes per packet */
 	u32 timeout_ms, rnr_timer_ms;
@@ -100,6 +101,8 @@ struct ml_qp {
 	unsigned long blocked_since;	/* first refusal since an ack; 0: none */
 	bool cq_overrun;		/* a completion was lost: error soon */
 	u32 cwnd, cwnd_acc;		/* congestion window (AIMD), packets */
+	bool ecn_wait;			/* an ECN cut is recent: see ml_qp_ecn_echo() */
+	u32 ecn_high;			/* snd_max at that cut */
 	/* requester */
 	struct ml_swqe *swq;
 	u32 sq_cons;			/* our copy of the SQ consumer */
@@ -119,6 +122,7 @@ struct ml_qp {
 	struct ml_mr *rmr[ML_MAX_SGE];
 	u64 recv_len, recv_off;
 	u32 unacked;
+	bool ce_pending;		/* a CE-marked DATA arrived: ECE in the next ACK */
 	struct ml_rresp rresp[ML_MAX_RD];
 	u32 rresp_head, rresp_tail;
 	/* counters */
@@ -158,7 +162,8 @@ void ml_qp_timer(struct timer_list *t);
 void ml_qp_rewind(struct ml_qp *qp, u32 psn);
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked);
 void ml_qp_cwnd_loss(struct ml_qp *qp);
-void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome);
+bool ml_qp_ecn_echo(struct ml_qp *qp, u32 acked);
+void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome, u8 flags);
 u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
 		int off, size_t len);
 

@@ -22,6 +22,7 @@
 #include "mr.h"
 #include "port.h"
 #include "qp.h"
+#include "wire.h"
 
 /*
  * Take the next receive WR from the ring and check it; lock held.
@@ -267,13 +268,22 @@ static u8 ml_qp_execute(struct ml_qp *qp, const struct ml_wire_data *d,
 	return ML_ACK_OK;
 }
 
+/* The flags of an ACK about to be sent: ECE once per CE mark; qp->lock. */
+static u8 ml_qp_ece(struct ml_qp *qp)
+{
+	bool ce = qp->ce_pending;
+
+	qp->ce_pending = false;
+	return ce ? ML_ACK_F_ECE : 0;
+}
+
 /* Responder side of a data packet; returns a drop reason or 0. */
 static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 			   const struct ml_wire_data *d,
 			   const struct sk_buff *skb, u32 plen)
 {
 	u32 psn = ntohl(d->psn), npkts = 1, ack_psn = 0;
-	u8 syn = ML_ACK_OK;
+	u8 syn = ML_ACK_OK, flags;
 	bool ack = false;
 
 	spin_lock_bh(&qp->lock);
@@ -281,6 +291,9 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		spin_unlock_bh(&qp->lock);
 		return ML_STAT_DROP_NO_QP;
 	}
+	/* Echoed in the next ACK or NAK, whichever packet it is for. */
+	if (ML_RX_CB(skb)->ce)
+		qp->ce_pending = true;
 	if (psn != qp->rcv_nxt) {
 		if (ml_psn_before(psn, qp->rcv_nxt)) {
 			/*
@@ -315,9 +328,10 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 			syn = ML_NAK_SEQ;
 			ack_psn = qp->rcv_nxt;
 		}
+		flags = ack ? ml_qp_ece(qp) : 0;
 		spin_unlock_bh(&qp->lock);
 		if (ack)
-			ml_qp_send_ack(qp, ack_psn, syn);
+			ml_qp_send_ack(qp, ack_psn, syn, flags);
 		return ML_STAT_DROP_SEQ;
 	}
 
@@ -350,9 +364,10 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		if (qp->resp_error)
 			ml_qp_error(qp, qp->resp_error);
 	}
+	flags = ack ? ml_qp_ece(qp) : 0;
 	spin_unlock_bh(&qp->lock);
 	if (ack)
-		ml_qp_send_ack(qp, ack_psn, syn);
+		ml_qp_send_ack(qp, ack_psn, syn, flags);
 	return 0;
 }
 
@@ -524,6 +539,8 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 	case ML_ACK_OK:
 		if (!ml_qp_acked(qp, psn + 1))
 			ml_qp_rewind(qp, qp->snd_una);
+		if ((a->flags & ML_ACK_F_ECE) && ml_qp_ecn_echo(qp, psn + 1))
+			ml_qp_stat(qp, ML_STAT_ECN_CWND_CUTS);
 		break;
 	case ML_NAK_SEQ:
 		ml_qp_acked(qp, psn);
@@ -619,7 +636,8 @@ int ml_qp_rx(struct ml_port *port, struct sk_buff *skb)
 	h = hdr;
 	/* Only HELLOs go to every node; reserved fields are zero. */
 	if (ntohl(h->dst_node) == ML_WIRE_NODE_ALL ||
-	    (is_ack ? ah.reserved[0] | ah.reserved[1] | ah.reserved[2] :
+	    (is_ack ? (ah.flags & ~ML_ACK_F_ECE) | ah.reserved[0] |
+		      ah.reserved[1] :
 		      dh.reserved || dh.reserved2))
 		return ML_STAT_DROP_MALFORMED;
 	if (!is_ack)

@@ -75,11 +75,15 @@ static struct sk_buff *ml_pkt_alloc(struct net_device *ndev, size_t hlen,
 {
 	struct sk_buff *skb;
 
-	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + hlen + plen +
-			ndev->needed_tailroom, GFP_ATOMIC);
+	/*
+	 * Room for the IPv6 and UDP headers too, so that a frame on a UDP
+	 * path (either family) needs no head reallocation in ml_udp_xmit().
+	 */
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + ML_UDP6_OVERHEAD + hlen +
+			plen + ndev->needed_tailroom, GFP_ATOMIC);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, LL_RESERVED_SPACE(ndev));
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + ML_UDP6_OVERHEAD);
 	skb_reset_network_header(skb);
 	skb->dev = ndev;
 	skb->protocol = htons(ml_ethertype);
@@ -427,6 +431,24 @@ void ml_qp_cwnd_loss(struct ml_qp *qp)
 }
 
 /*
+ * ECN: an ACK up to @acked (exclusive) echoed a CE mark (ML_ACK_F_ECE).
+ * Halve the window, at most once per round trip: after a cut, echoes are
+ * ignored until an ACK covers everything that was in flight at the cut
+ * (snd_max then, in ecn_high), as TCP's CWR does.  qp->lock held.
+ * Return: true if the window was cut.
+ */
+bool ml_qp_ecn_echo(struct ml_qp *qp, u32 acked)
+{
+	lockdep_assert_held(&qp->lock);
+	if (qp->ecn_wait && ml_psn_before(acked, qp->ecn_high))
+		return false;
+	ml_qp_cwnd_loss(qp);
+	qp->ecn_wait = true;
+	qp->ecn_high = qp->snd_max;
+	return true;
+}
+
+/*
  * A request the netdev refused: go back to it and retry in a tick.  A
  * netdev that keeps refusing for a whole retransmission timeout costs a
  * retry like a silent peer does (ml_qp_timer()), so it cannot keep the QP
@@ -452,8 +474,8 @@ static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
 static int ml_qp_tx_frame(struct ml_qp *qp, struct ml_port *port,
 			  struct sk_buff *skb)
 {
-	if (qp->udp_daddr)
-		return ml_udp_xmit(port, skb, qp->udp_saddr, qp->udp_daddr,
+	if (qp->udp)
+		return ml_udp_xmit(port, skb, &qp->udp_saddr, &qp->udp_daddr,
 				   qp->udp_flow);
 	return ml_tx_frame(port, skb, qp->dmac);
 }
@@ -655,8 +677,8 @@ void ml_qp_stat(struct ml_qp *qp, int stat)
 	rcu_read_unlock();
 }
 
-/* An ACK or NAK for @psn, sent at once from any context. */
-void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome)
+/* An ACK or NAK for @psn with ML_ACK_F_* @flags, sent at once from any context. */
+void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome, u8 flags)
 {
 	struct ml_wire_ack *a;
 	struct ml_port *port;
@@ -675,6 +697,7 @@ void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome)
 	a->src_qpn = htonl(qp->qpn);
 	a->psn = htonl(psn);
 	a->syndrome = syndrome;
+	a->flags = flags;
 	a->crc = htonl(ml_wire_crc(a, sizeof(*a), skb, 0, 0));
 	ml_stat_inc(port, syndrome ? ML_STAT_TX_NAK : ML_STAT_TX_ACK);
 	ml_qp_tx_frame(qp, port, skb);

@@ -18,7 +18,7 @@
 #include "wire.h"
 
 static int ml_rx_check(struct ml_port *port, struct sk_buff *skb,
-		       __be32 saddr)
+		       const struct in6_addr *saddr)
 {
 	const struct ml_wire_hdr *hdr;
 	u32 src, dst, own, len;
@@ -54,9 +54,11 @@ static int ml_rx_check(struct ml_port *port, struct sk_buff *skb,
 
 /*
  * The checks and the handler of a frame of @port, from the Ethernet
- * receive below or from UDP (@saddr, udp.c); @skb is consumed.
+ * receive below (@saddr NULL) or from UDP (@saddr, @ce: marked
+ * congestion experienced; udp.c); @skb is consumed.
  */
-int ml_rx_frame(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
+int ml_rx_frame(struct ml_port *port, struct sk_buff *skb,
+		const struct in6_addr *saddr, bool ce)
 {
 	unsigned int len;
 	int reason;
@@ -66,6 +68,9 @@ int ml_rx_frame(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 		ml_stat_inc(port, ML_STAT_DROP_NOMEM);
 		return NET_RX_DROP;
 	}
+	ML_RX_CB(skb)->ce = ce;
+	if (ce)
+		ml_stat_inc(port, ML_STAT_RX_ECN_CE);
 	len = skb->len;
 	reason = ml_rx_check(port, skb, saddr);
 	if (reason) {
@@ -89,5 +94,5 @@ int ml_rx(struct sk_buff *skb, struct net_device *ndev,
 		kfree_skb(skb);
 		return NET_RX_DROP;
 	}
-	return ml_rx_frame(port, skb, 0);
+	return ml_rx_frame(port, skb, NULL, false);
 }

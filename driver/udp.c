@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UDP over IPv4: megalink frames to and from peers outside the broadcast
- * domain.  One kernel UDP socket per network namespace, bound to udp_port,
- * open while at least one device of the namespace has a peer.
+ * UDP over IPv4 and IPv6: megalink frames to and from peers outside the
+ * broadcast domain.  Two kernel UDP sockets per network namespace, bound to
+ * udp_port: an AF_INET one, open while a device of the namespace has an
+ * IPv4 peer, and an AF_INET6 v6only one, open while one has an IPv6 peer.
  *
  * A device's UDP traffic goes through its lowest bound port, the "host
  * port" (ml_udp_host_port()): UDP neighbours live in that port's
@@ -12,10 +13,10 @@
  * Locking:
  * - dev->peers is an RCU list, changed under RTNL only; dev->num_peers and
  *   struct ml_net's @users are RTNL.
- * - ml_net->sock is RCU: the transmitters and the receive path use it
- *   under rcu_read_lock(); it is cleared under RTNL and the socket released
- *   by udp_tunnel_sock_release(), which waits for an RCU grace period
- *   before it frees anything.
+ * - ml_net->sock[] is RCU: the transmitters and the receive path use them
+ *   under rcu_read_lock(); one is cleared under RTNL and the socket
+ *   released by udp_tunnel_sock_release(), which waits for an RCU grace
+ *   period before it frees anything.
  * - Receive (encap_rcv) runs in softirq under RCU, and finds the device
  *   and its host port under RCU as the Ethernet receive path does.
  */
@@ -28,8 +29,12 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <net/addrconf.h>
 #include <net/inet_ecn.h>
 #include <net/ip.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/ipv6_stubs.h>
 #include <net/netns/generic.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
@@ -42,19 +47,26 @@
 
 u16 ml_udp_port = ML_UDP_PORT_DEFAULT;
 module_param_named(udp_port, ml_udp_port, ushort, 0444);
-MODULE_PARM_DESC(udp_port, "UDP port of the UDP/IPv4 encapsulation (default 4793)");
+MODULE_PARM_DESC(udp_port, "UDP port of the UDP/IPv4 and UDP/IPv6 encapsulation (default 4793)");
 
 static unsigned int ml_net_id __read_mostly;
 
+enum { ML_SOCK_V4, ML_SOCK_V6, ML_NUM_SOCKS };
+
 /**
  * struct ml_net - megalink's per-namespace state
- * @sock: the UDP socket, or NULL; RCU, written under RTNL
- * @users: UDP peers of all devices of the namespace; RTNL
+ * @sock: the UDP sockets (IPv4, IPv6), or NULL; RCU, written under RTNL
+ * @users: UDP peers of all devices of the namespace, per family; RTNL
  */
 struct ml_net {
-	struct socket __rcu *sock;
-	unsigned int users;
+	struct socket __rcu *sock[ML_NUM_SOCKS];
+	unsigned int users[ML_NUM_SOCKS];
 };
+
+static int ml_sock_idx(const struct in6_addr *addr)
+{
+	return ipv6_addr_v4mapped(addr) ? ML_SOCK_V4 : ML_SOCK_V6;
+}
 
 static struct ml_net *ml_net(struct net *net)
 {
@@ -77,63 +89,99 @@ struct ml_port *ml_udp_host_port(struct ml_dev *dev)
 
 /*
  * A frame from @saddr for node @dst: the device of this namespace that
- * has @saddr as a peer and is (one of) the destination.  RCU held.
+ * has @saddr as a peer and is (one of) the destination.  When there is
+ * none, *@blame is the host port to count the datagram on: of the first
+ * device of the namespace that is the destination, else of the first one
+ * with a peer (the socket is open for it), else NULL.  Without @saddr (a
+ * malformed datagram: no destination either), of the first with a peer.
+ * RCU held.
  */
-static struct ml_port *ml_udp_find_port(struct net *net, __be32 saddr,
-					u32 dst)
+static struct ml_port *ml_udp_find_port(struct net *net,
+					const struct in6_addr *saddr, u32 dst,
+					struct ml_port **blame)
 {
+	struct ml_port *fallback = NULL, *mine = NULL;
 	struct ml_peer *peer;
 	struct ml_dev *dev;
 	unsigned long i;
+	bool to_dev;
 
 	xa_for_each(&ml_devs, i, dev) {
 		if (!net_eq(ml_dev_net(dev), net) || READ_ONCE(dev->dead))
 			continue;
-		if (dst != ML_WIRE_NODE_ALL && dst != READ_ONCE(dev->node_id))
+		to_dev = dst == ML_WIRE_NODE_ALL ||
+			 dst == READ_ONCE(dev->node_id);
+		if (!mine && to_dev)
+			mine = ml_udp_host_port(dev);
+		if (!fallback && !list_empty(&dev->peers))
+			fallback = ml_udp_host_port(dev);
+		if (!saddr || !to_dev)
 			continue;
 		list_for_each_entry_rcu(peer, &dev->peers, list)
-			if (peer->addr == saddr)
+			if (ipv6_addr_equal(&peer->addr, saddr))
 				return ml_udp_host_port(dev);
 	}
+	*blame = saddr ? mine ?: fallback : fallback;
 	return NULL;
 }
 
 /*
- * encap_rcv of the socket: skb->data is at the UDP header, whose checksum
- * (if any) the UDP layer has checked.  Return 0: the frame is consumed.
+ * encap_rcv of the sockets: skb->data is at the UDP header, whose
+ * checksum (if any) the UDP layer has checked.  Return 0: the frame is
+ * consumed.  A datagram too short for a megalink header, or from an
+ * address that is no peer (spoofed or stray), is dropped and counted on
+ * the port ml_udp_find_port() blames, if there is one.
  */
 static int ml_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	const struct ml_wire_hdr *hdr;
-	struct ml_port *port;
-	__be32 saddr;
+	struct ml_port *port, *blame = NULL;
+	struct in6_addr saddr;
+	int stat;
+	u8 ds;
 
-	if (!pskb_may_pull(skb, sizeof(struct udphdr) + sizeof(*hdr)))
+	if (sk->sk_family == AF_INET6) {
+		saddr = ipv6_hdr(skb)->saddr;
+		ds = ipv6_get_dsfield(ipv6_hdr(skb));
+	} else {
+		ipv6_addr_set_v4mapped(ip_hdr(skb)->saddr, &saddr);
+		ds = ipv4_get_dsfield(ip_hdr(skb));
+	}
+	if (!pskb_may_pull(skb, sizeof(struct udphdr) + sizeof(*hdr))) {
+		ml_udp_find_port(sock_net(sk), NULL, ML_WIRE_NODE_ALL, &blame);
+		stat = ML_STAT_DROP_UDP_MALFORMED;
 		goto drop;
-	saddr = ip_hdr(skb)->saddr;
+	}
 	__skb_pull(skb, sizeof(struct udphdr));
 	hdr = (const struct ml_wire_hdr *)skb->data;
 	/* Only configured peers are heard: anything else is spoofed. */
-	port = ml_udp_find_port(sock_net(sk), saddr, ntohl(hdr->dst_node));
-	if (!port)
+	port = ml_udp_find_port(sock_net(sk), &saddr, ntohl(hdr->dst_node),
+				&blame);
+	if (!port) {
+		stat = ML_STAT_DROP_UDP_UNKNOWN;
 		goto drop;
-	ml_rx_frame(port, skb, saddr);
+	}
+	ml_rx_frame(port, skb, &saddr, INET_ECN_is_ce(ds));
 	return 0;
 drop:
+	if (blame)
+		ml_stat_inc(blame, stat);
 	kfree_skb(skb);
 	return 0;
 }
 
-/* Open the namespace's socket for its first peer; RTNL held. */
-static int ml_udp_get(struct net *net, struct netlink_ext_ack *extack)
+/*
+ * Open the namespace's socket of family @idx for its first peer of that
+ * family; RTNL held.  The IPv6 one is v6only, so that both can bind
+ * udp_port, and wants UDP checksums (we send them over IPv6).
+ */
+static int ml_udp_get(struct net *net, int idx, struct netlink_ext_ack *extack)
 {
 	struct udp_tunnel_sock_cfg tcfg = {
 		.encap_type = 1,
 		.encap_rcv = ml_udp_encap_rcv,
 	};
 	struct udp_port_cfg cfg = {
-		.family = AF_INET,
-		.local_ip.s_addr = htonl(INADDR_ANY),
 		.local_udp_port = htons(ml_udp_port),
 	};
 	struct ml_net *mn = ml_net(net);
@@ -141,46 +189,62 @@ static int ml_udp_get(struct net *net, struct netlink_ext_ack *extack)
 	int err;
 
 	ASSERT_RTNL();
-	if (mn->users++)
+	if (mn->users[idx]++)
 		return 0;
-	err = udp_sock_create(net, &cfg, &sock);
+	if (idx == ML_SOCK_V6) {
+		cfg.family = AF_INET6;
+		cfg.local_ip6 = in6addr_any;
+		cfg.ipv6_v6only = 1;
+		cfg.use_udp6_rx_checksums = 1;
+		cfg.use_udp6_tx_checksums = 1;
+		err = IS_ENABLED(CONFIG_IPV6) ? udp_sock_create(net, &cfg, &sock) :
+						-EAFNOSUPPORT;
+	} else {
+		cfg.family = AF_INET;
+		cfg.local_ip.s_addr = htonl(INADDR_ANY);
+		err = udp_sock_create(net, &cfg, &sock);
+	}
 	if (err) {
-		mn->users--;
-		NL_SET_ERR_MSG(extack, "cannot open the megalink UDP socket (udp_port in use?)");
+		mn->users[idx]--;
+		if (idx == ML_SOCK_V6)
+			NL_SET_ERR_MSG(extack, "cannot open the megalink UDP/IPv6 socket (IPv6 disabled, or udp_port in use?)");
+		else
+			NL_SET_ERR_MSG(extack, "cannot open the megalink UDP socket (udp_port in use?)");
 		return err;
 	}
 	setup_udp_tunnel_sock(net, sock, &tcfg);
-	rcu_assign_pointer(mn->sock, sock);
+	rcu_assign_pointer(mn->sock[idx], sock);
 	return 0;
 }
 
-static void ml_udp_close(struct ml_net *mn)
+static void ml_udp_close(struct ml_net *mn, int idx)
 {
-	struct socket *sock = rtnl_dereference(mn->sock);
+	struct socket *sock = rtnl_dereference(mn->sock[idx]);
 
 	if (!sock)
 		return;
-	RCU_INIT_POINTER(mn->sock, NULL);
+	RCU_INIT_POINTER(mn->sock[idx], NULL);
 	/* Waits for RCU readers (transmit, encap_rcv) before freeing. */
 	udp_tunnel_sock_release(sock);
 }
 
-/* Close the socket with the namespace's last peer; RTNL held. */
-static void ml_udp_put(struct net *net)
+/* Close the socket with the namespace's last peer of its family; RTNL. */
+static void ml_udp_put(struct net *net, int idx)
 {
 	struct ml_net *mn = ml_net(net);
 
 	ASSERT_RTNL();
-	if (!WARN_ON_ONCE(!mn->users) && !--mn->users)
-		ml_udp_close(mn);
+	if (!WARN_ON_ONCE(!mn->users[idx]) && !--mn->users[idx])
+		ml_udp_close(mn, idx);
 }
 
-static struct ml_peer *ml_peer_find(struct ml_dev *dev, __be32 addr)
+static struct ml_peer *ml_peer_find(struct ml_dev *dev,
+				    const struct in6_addr *addr)
 {
 	struct ml_peer *peer;
 
 	list_for_each_entry_rcu(peer, &dev->peers, list, lockdep_rtnl_is_held())
-		if (peer->addr == addr)
+		if (ipv6_addr_equal(&peer->addr, addr))
 			return peer;
 	return NULL;
 }
@@ -188,15 +252,16 @@ static struct ml_peer *ml_peer_find(struct ml_dev *dev, __be32 addr)
 /**
  * ml_peer_add() - add a UDP peer to a device
  * @dev: the device
- * @addr: the peer's IPv4 address, checked to be unicast by the caller
- * @local: source address, or 0
+ * @addr: the peer's address, v4-mapped IPv4 or IPv6, checked to be
+ *	unicast by the caller
+ * @local: source address of the same family, or :: (any)
  * @extack: for the reason of a refusal
  *
  * RTNL held.  The peer gets a HELLO at once.
  * Return: 0, -EEXIST, -ENOSPC, or the socket's error.
  */
-int ml_peer_add(struct ml_dev *dev, __be32 addr, __be32 local,
-		struct netlink_ext_ack *extack)
+int ml_peer_add(struct ml_dev *dev, const struct in6_addr *addr,
+		const struct in6_addr *local, struct netlink_ext_ack *extack)
 {
 	struct ml_peer *peer;
 	struct ml_port *port;
@@ -214,9 +279,9 @@ int ml_peer_add(struct ml_dev *dev, __be32 addr, __be32 local,
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
 	if (!peer)
 		return -ENOMEM;
-	peer->addr = addr;
-	peer->local = local;
-	err = ml_udp_get(ml_dev_net(dev), extack);
+	peer->addr = *addr;
+	peer->local = *local;
+	err = ml_udp_get(ml_dev_net(dev), ml_sock_idx(addr), extack);
 	if (err) {
 		kfree(peer);
 		return err;
@@ -237,15 +302,15 @@ static void ml_peer_remove(struct ml_dev *dev, struct ml_peer *peer)
 	dev->num_peers--;
 	if (port) {
 		spin_lock_bh(&port->lock);
-		ml_disc_forget_addr(port, peer->addr);
+		ml_disc_forget_addr(port, &peer->addr);
 		spin_unlock_bh(&port->lock);
 	}
+	ml_udp_put(ml_dev_net(dev), ml_sock_idx(&peer->addr));
 	kfree_rcu(peer, rcu);
-	ml_udp_put(ml_dev_net(dev));
 }
 
 /* Remove the peer @addr and its neighbour; RTNL held.  0 or -ENOENT. */
-int ml_peer_del(struct ml_dev *dev, __be32 addr)
+int ml_peer_del(struct ml_dev *dev, const struct in6_addr *addr)
 {
 	struct ml_peer *peer;
 
@@ -267,61 +332,122 @@ void ml_peer_flush(struct ml_dev *dev)
 		ml_peer_remove(dev, peer);
 }
 
-/**
- * ml_udp_xmit() - send a built frame to @daddr in UDP
- * @port: the host port, for the counters
- * @skb: the frame, data at the megalink header; consumed
- * @saddr: source address or 0
- * @daddr: destination
- * @flow: hashed into the UDP source port, so that ECMP spreads flows
- *
- * ECT(0) is set; the UDP checksum is 0 (the frames carry their own CRC).
- * Return: 0, or -ENOBUFS when there is no socket, route or memory, or
- * the IP layer refused the frame.
- */
-int ml_udp_xmit(struct ml_port *port, struct sk_buff *skb, __be32 saddr,
-		__be32 daddr, u32 flow)
+static __be16 ml_udp_sport(struct net *net, u32 flow)
 {
-	struct net *net = ml_dev_net(port->dev);
-	unsigned int len = skb->len;
-	struct socket *sock;
+	int lo, hi;
+
+	inet_get_local_port_range(net, &lo, &hi);
+	return htons(lo + (u32)(((u64)flow * (u32)(hi - lo + 1)) >> 32));
+}
+
+/* IPv4; RCU held.  0, or -ENOBUFS with @skb still ours. */
+static int ml_udp4_xmit(struct net *net, struct socket *sock,
+			struct sk_buff *skb, const struct in6_addr *saddr,
+			const struct in6_addr *daddr, u32 flow)
+{
 	struct flowi4 fl4;
 	struct rtable *rt;
-	int lo, hi;
-	__be16 sport;
 
-	rcu_read_lock();
-	sock = rcu_dereference(ml_net(net)->sock);
-	if (!sock)
-		goto err;
 	memset(&fl4, 0, sizeof(fl4));
-	fl4.daddr = daddr;
-	fl4.saddr = saddr;
+	fl4.daddr = daddr->s6_addr32[3];
+	fl4.saddr = saddr->s6_addr32[3];
 	fl4.flowi4_proto = IPPROTO_UDP;
 	fl4.fl4_dport = htons(ml_udp_port);
 	rt = ip_route_output_key(net, &fl4);
 	if (IS_ERR(rt))
-		goto err;
+		return -ENOBUFS;
 	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
 			 ML_UDP_OVERHEAD)) {
 		ip_rt_put(rt);
-		goto err;
+		return -ENOBUFS;
 	}
-	inet_get_local_port_range(net, &lo, &hi);
-	sport = htons(lo + (u32)(((u64)flow * (u32)(hi - lo + 1)) >> 32));
 	skb_scrub_packet(skb, true);
-	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, daddr,
+	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr,
 			    INET_ECN_ECT_0, ip4_dst_hoplimit(&rt->dst), 0,
-			    sport, htons(ml_udp_port), false, true);
+			    ml_udp_sport(net, flow), htons(ml_udp_port),
+			    false, true);
+	return 0;
+}
+
+/*
+ * IPv6, the way vxlan and geneve send: a route from ipv6_stub (the IPv6
+ * module may be loaded after us), the UDP checksum computed (or offloaded;
+ * zero checksums over IPv6 are not universally accepted); RCU held.
+ */
+static int ml_udp6_xmit(struct net *net, struct socket *sock,
+			struct sk_buff *skb, const struct in6_addr *saddr,
+			const struct in6_addr *daddr, u32 flow)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct in6_addr src, dst;
+	struct dst_entry *ndst;
+	struct flowi6 fl6;
+
+	memset(&fl6, 0, sizeof(fl6));
+	fl6.daddr = *daddr;
+	fl6.saddr = *saddr;
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.fl6_dport = htons(ml_udp_port);
+	ndst = ipv6_stub->ipv6_dst_lookup_flow(net, sock->sk, &fl6, NULL);
+	if (IS_ERR(ndst))
+		return -ENOBUFS;
+	if (skb_cow_head(skb, LL_RESERVED_SPACE(ndst->dev) +
+			 ML_UDP6_OVERHEAD)) {
+		dst_release(ndst);
+		return -ENOBUFS;
+	}
+	skb_scrub_packet(skb, true);
+	/* 6.1 takes the addresses non-const. */
+	src = fl6.saddr;
+	dst = fl6.daddr;
+	udp_tunnel6_xmit_skb(ndst, sock->sk, skb, NULL, &src, &dst,
+			     INET_ECN_ECT_0, ip6_dst_hoplimit(ndst), 0,
+			     ml_udp_sport(net, flow), htons(ml_udp_port),
+			     false);
+	return 0;
+#else
+	return -ENOBUFS;
+#endif
+}
+
+/**
+ * ml_udp_xmit() - send a built frame to @daddr in UDP
+ * @port: the host port, for the counters
+ * @skb: the frame, data at the megalink header; consumed
+ * @saddr: source address or ::
+ * @daddr: destination, v4-mapped IPv4 or IPv6
+ * @flow: hashed into the UDP source port, so that ECMP spreads flows
+ *
+ * ECT(0) is set; the UDP checksum is 0 over IPv4 (the frames carry their
+ * own CRC), computed over IPv6.
+ * Return: 0, or -ENOBUFS when there is no socket, route or memory, or
+ * the IP layer refused the frame.
+ */
+int ml_udp_xmit(struct ml_port *port, struct sk_buff *skb,
+		const struct in6_addr *saddr, const struct in6_addr *daddr,
+		u32 flow)
+{
+	struct net *net = ml_dev_net(port->dev);
+	int idx = ml_sock_idx(daddr);
+	unsigned int len = skb->len;
+	struct socket *sock;
+	int err = -ENOBUFS;
+
+	rcu_read_lock();
+	sock = rcu_dereference(ml_net(net)->sock[idx]);
+	if (sock)
+		err = idx == ML_SOCK_V4 ?
+		      ml_udp4_xmit(net, sock, skb, saddr, daddr, flow) :
+		      ml_udp6_xmit(net, sock, skb, saddr, daddr, flow);
 	rcu_read_unlock();
+	if (err) {
+		kfree_skb(skb);
+		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		return err;
+	}
 	ml_stat_inc(port, ML_STAT_TX_FRAMES);
 	ml_stat_add(port, ML_STAT_TX_BYTES, len);
 	return 0;
-err:
-	rcu_read_unlock();
-	kfree_skb(skb);
-	ml_stat_inc(port, ML_STAT_TX_ERRORS);
-	return -ENOBUFS;
 }
 
 /* A HELLO to every peer of @port's device, if @port is its host port. */
@@ -335,13 +461,13 @@ void ml_udp_tx_hellos(struct ml_port *port)
 	if (ml_udp_host_port(dev) != port)
 		goto out;
 	list_for_each_entry_rcu(peer, &dev->peers, list) {
-		skb = ml_tx_hello_build(port, ML_UDP_OVERHEAD);
+		skb = ml_tx_hello_build(port, ml_udp_overhead(&peer->addr));
 		if (!skb) {
 			ml_stat_inc(port, ML_STAT_TX_ERRORS);
 			continue;
 		}
-		ml_udp_xmit(port, skb, peer->local, peer->addr,
-			    (__force u32)peer->addr);
+		ml_udp_xmit(port, skb, &peer->local, &peer->addr,
+			    ipv6_addr_hash(&peer->addr));
 	}
 out:
 	rcu_read_unlock();
@@ -350,7 +476,8 @@ out:
 static void __net_exit ml_udp_net_exit(struct net *net)
 {
 	rtnl_lock();
-	ml_udp_close(ml_net(net));
+	ml_udp_close(ml_net(net), ML_SOCK_V4);
+	ml_udp_close(ml_net(net), ML_SOCK_V6);
 	rtnl_unlock();
 }
 

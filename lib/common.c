@@ -132,6 +132,10 @@ static const char *const stat_names[] = {
 	[ML_STAT_DROP_NO_QP]		= "drop_no_qp",
 	[ML_STAT_DROP_SEQ]		= "drop_seq",
 	[ML_STAT_TX_ZEROCOPY]		= "tx_zerocopy",
+	[ML_STAT_RX_ECN_CE]		= "rx_ecn_ce",
+	[ML_STAT_ECN_CWND_CUTS]		= "ecn_cwnd_cuts",
+	[ML_STAT_DROP_UDP_MALFORMED]	= "drop_udp_malformed",
+	[ML_STAT_DROP_UDP_UNKNOWN]	= "drop_udp_unknown",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == ML_STAT_MAX + 1,
@@ -198,6 +202,9 @@ static const char *const attr_names[] = {
 	[ML_A_PEER_LOCAL]	= "peer-local",
 	[ML_A_NEIGH_ADDR]	= "neigh-addr",
 	[ML_A_UDP_PORT]		= "udp-port",
+	[ML_A_PEER_ADDR6]	= "peer-addr6",
+	[ML_A_PEER_LOCAL6]	= "peer-local6",
+	[ML_A_NEIGH_ADDR6]	= "neigh-addr6",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

@@ -99,6 +99,7 @@ static int fill_neigh(struct nlattr **tb, void *o) { ml__fill_neigh(tb, o); retu
 static int fill_stats(struct nlattr **tb, void *o) { ml__fill_stats(tb, o); return 0; }
 static int fill_qp(struct nlattr **tb, void *o)    { ml__fill_qp(tb, o);    return 0; }
 static int fill_peer(struct nlattr **tb, void *o)  { ml__fill_peer(tb, o);  return 0; }
+static int fill_peer_entry(struct nlattr **tb, void *o) { ml__fill_peer_entry(tb, o); return 0; }
 
 static int dump(struct ml_ctl *ctl, uint8_t cmd, const char *dev, size_t elem,
 		int (*fill)(struct nlattr **, void *), void **out, size_t *n,
@@ -358,7 +359,8 @@ ML_EXPORT int ml_ctl_dev_set(struct ml_ctl *ctl, const char *dev,
 static int peer_req(struct ml_ctl *ctl, uint8_t cmd, const char *dev,
 		    const char *addr, const char *local)
 {
-	struct in_addr a, l = { 0 };
+	unsigned char a[16], l[16];
+	int fam, attr_a, attr_l, alen;
 	struct nl_msg *msg;
 	char desc[96];
 
@@ -368,15 +370,20 @@ static int peer_req(struct ml_ctl *ctl, uint8_t cmd, const char *dev,
 	if (!ctl || !dev || !addr)
 		return ml__fail(-EINVAL, "%s: NULL %s", desc,
 				!ctl ? "handle" : !dev ? "device name" : "address");
-	if (inet_pton(AF_INET, addr, &a) != 1)
-		return ml__fail(-EINVAL, "%s: not an IPv4 address", desc);
-	if (local && inet_pton(AF_INET, local, &l) != 1)
-		return ml__fail(-EINVAL, "%s: local %s: not an IPv4 address",
-				desc, local);
+	/* Either family; the kernel judges the address (unicast, ...). */
+	fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, addr, a) != 1)
+		return ml__fail(-EINVAL, "%s: not an IPv4 or IPv6 address", desc);
+	if (local && inet_pton(fam, local, l) != 1)
+		return ml__fail(-EINVAL, "%s: local %s: not an %s address",
+				desc, local, fam == AF_INET ? "IPv4" : "IPv6");
+	attr_a = fam == AF_INET ? ML_A_PEER_ADDR : ML_A_PEER_ADDR6;
+	attr_l = fam == AF_INET ? ML_A_PEER_LOCAL : ML_A_PEER_LOCAL6;
+	alen = fam == AF_INET ? 4 : 16;
 	msg = req_new(ctl, cmd, 0);
 	if (!msg || nla_put_string(msg, ML_A_DEV_NAME, dev) < 0 ||
-	    nla_put_u32(msg, ML_A_PEER_ADDR, a.s_addr) < 0 ||
-	    (local && nla_put_u32(msg, ML_A_PEER_LOCAL, l.s_addr) < 0)) {
+	    nla_put(msg, attr_a, alen, a) < 0 ||
+	    (local && nla_put(msg, attr_l, alen, l) < 0)) {
 		nlmsg_free(msg);
 		return ml__fail(-ENOMEM, "%s: out of memory", desc);
 	}
@@ -398,6 +405,28 @@ ML_EXPORT int ml_ctl_peer_del(struct ml_ctl *ctl, const char *dev,
 ML_EXPORT int ml_ctl_peers(struct ml_ctl *ctl, const char *dev,
 			   struct ml_peer_info **out, size_t *n)
 {
-	return dump(ctl, ML_CMD_PEER_GET, dev, sizeof(**out), fill_peer,
+	size_t i, k = 0;
+	int err;
+
+	err = dump(ctl, ML_CMD_PEER_GET, dev, sizeof(**out), fill_peer,
+		   (void **)out, n, "peer show");
+	if (err <= 0)
+		return err;
+	/* IPv6 peers came without peer-addr: leave them out. */
+	for (i = 0; i < *n; i++)
+		if ((*out)[i].addr)
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	if (!k) {
+		free(*out);
+		*out = NULL;
+	}
+	return (int)k;
+}
+
+ML_EXPORT int ml_ctl_peer_list(struct ml_ctl *ctl, const char *dev,
+			       struct ml_peer_entry **out, size_t *n)
+{
+	return dump(ctl, ML_CMD_PEER_GET, dev, sizeof(**out), fill_peer_entry,
 		    (void **)out, n, "peer show");
 }

@@ -130,3 +130,4 @@ void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n);
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s);
 void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q);
 void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p);
+void ml__fill_peer_entry(struct nlattr **tb, struct ml_peer_entry *p);

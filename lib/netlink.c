@@ -412,6 +412,12 @@ void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n)
 	n->dead_ms = get_u32(tb[ML_A_NEIGH_DEAD_MS]);
 	n->mtu = get_u32(tb[ML_A_NEIGH_MTU]);
 	n->addr = tb[ML_A_NEIGH_ADDR] ? nla_get_u32(tb[ML_A_NEIGH_ADDR]) : 0;
+	if (n->addr)
+		n->family = AF_INET;
+	if (tb[ML_A_NEIGH_ADDR6] && nla_len(tb[ML_A_NEIGH_ADDR6]) == 16) {
+		memcpy(n->addr6, nla_data(tb[ML_A_NEIGH_ADDR6]), 16);
+		n->family = AF_INET6;
+	}
 }
 
 void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p)
@@ -421,6 +427,24 @@ void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p)
 	p->addr = tb[ML_A_PEER_ADDR] ? nla_get_u32(tb[ML_A_PEER_ADDR]) : 0;
 	p->local = tb[ML_A_PEER_LOCAL] ? nla_get_u32(tb[ML_A_PEER_LOCAL]) : 0;
 	p->udp_port = tb[ML_A_UDP_PORT] ? nla_get_u16(tb[ML_A_UDP_PORT]) : 0;
+}
+
+void ml__fill_peer_entry(struct nlattr **tb, struct ml_peer_entry *p)
+{
+	get_str(tb[ML_A_DEV_NAME], p->dev, sizeof(p->dev));
+	p->dev_index = get_u32(tb[ML_A_DEV_INDEX]);
+	p->udp_port = tb[ML_A_UDP_PORT] ? nla_get_u16(tb[ML_A_UDP_PORT]) : 0;
+	if (tb[ML_A_PEER_ADDR6] && nla_len(tb[ML_A_PEER_ADDR6]) == 16) {
+		p->family = AF_INET6;
+		memcpy(p->addr, nla_data(tb[ML_A_PEER_ADDR6]), 16);
+		if (tb[ML_A_PEER_LOCAL6] && nla_len(tb[ML_A_PEER_LOCAL6]) == 16)
+			memcpy(p->local, nla_data(tb[ML_A_PEER_LOCAL6]), 16);
+	} else if (tb[ML_A_PEER_ADDR] && nla_len(tb[ML_A_PEER_ADDR]) >= 4) {
+		p->family = AF_INET;
+		memcpy(p->addr, nla_data(tb[ML_A_PEER_ADDR]), 4);
+		if (tb[ML_A_PEER_LOCAL] && nla_len(tb[ML_A_PEER_LOCAL]) >= 4)
+			memcpy(p->local, nla_data(tb[ML_A_PEER_LOCAL]), 4);
+	}
 }
 
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s)

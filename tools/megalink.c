@@ -45,8 +45,9 @@ static void usage(FILE *f)
 "  megalink show --config [DEV]\n"
 "        the running state in the format of megalink.conf(5)\n"
 "  megalink peer add DEV ADDR [local ADDR]\n"
-"        send megalink frames to IPv4 ADDR in UDP (routed, outside the\n"
-"        broadcast domain); its HELLO reply makes it a neighbour\n"
+"        send megalink frames to ADDR (IPv4 or IPv6, e.g. fd00::7) in UDP\n"
+"        (routed, outside the broadcast domain); its HELLO reply makes it\n"
+"        a neighbour.  local ADDR: the source address, same family\n"
 "  megalink peer del DEV ADDR\n"
 "  megalink peer show [DEV]\n"
 "\n"
@@ -215,13 +216,14 @@ static int run_action(struct ml_ctl *ctl, const struct conf_action *a,
 static int running_peers(struct ml_ctl *ctl, const char *dev, struct conf_rpeer **out,
 			 size_t *n)
 {
-	struct ml_peer_info *pi = NULL;
+	struct ml_peer_entry *pi = NULL;
+	static const uint8_t zero[16];
 	size_t i, np = 0;
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	r = ml_ctl_peers(ctl, dev, &pi, &np);
+	r = ml_ctl_peer_list(ctl, dev, &pi, &np);
 	if (r < 0)
 		return r;
 	*out = calloc(np + 1, sizeof(**out));
@@ -233,9 +235,10 @@ static int running_peers(struct ml_ctl *ctl, const char *dev, struct conf_rpeer 
 		struct conf_rpeer *c = &(*out)[i];
 
 		snprintf(c->dev, sizeof(c->dev), "%s", pi[i].dev);
-		inet_ntop(AF_INET, &pi[i].addr, c->addr, sizeof(c->addr));
-		if (pi[i].local)
-			inet_ntop(AF_INET, &pi[i].local, c->local, sizeof(c->local));
+		inet_ntop(pi[i].family, pi[i].addr, c->addr, sizeof(c->addr));
+		if (memcmp(pi[i].local, zero, sizeof(zero)))
+			inet_ntop(pi[i].family, pi[i].local, c->local,
+				  sizeof(c->local));
 	}
 	*n = np;
 	free(pi);

@@ -80,10 +80,16 @@ void json_neigh_fields(struct jw *w, const struct ml_neigh_info *n)
 	jw_kuint(w, "dead_ms", n->dead_ms);
 	jw_kuint(w, "mtu", n->mtu);
 	jw_kuint(w, "caps", n->caps);
-	if (n->addr) {
+	if (n->family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+
+		jw_kstr(w, "addr", inet_ntop(AF_INET6, n->addr6, a, sizeof(a)));
+		jw_kstr(w, "family", "inet6");
+	} else if (n->addr) {
 		char a[INET_ADDRSTRLEN];
 
 		jw_kstr(w, "addr", inet_ntop(AF_INET, &n->addr, a, sizeof(a)));
+		jw_kstr(w, "family", "inet");
 	}
 }
 
@@ -176,7 +182,11 @@ static void text_neigh(FILE *f, const struct ml_neigh_info *n)
 		fprintf(f, " mtu %u", n->mtu);
 	else
 		fprintf(f, " mtu ?");
-	if (n->addr) {
+	if (n->family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+
+		fprintf(f, " udp %s", inet_ntop(AF_INET6, n->addr6, a, sizeof(a)));
+	} else if (n->addr) {
 		char a[INET_ADDRSTRLEN];
 
 		fprintf(f, " udp %s", inet_ntop(AF_INET, &n->addr, a, sizeof(a)));
@@ -222,6 +232,8 @@ static const struct counter_group {
 			 ML_STAT_TIMEOUTS, ML_STAT_RNR_NAKS, ML_STAT_DROP_CRC,
 			 ML_STAT_DROP_NO_QP, ML_STAT_DROP_SEQ,
 			 ML_STAT_TX_ZEROCOPY } },
+	{ "udp", { ML_STAT_RX_ECN_CE, ML_STAT_ECN_CWND_CUTS,
+		   ML_STAT_DROP_UDP_MALFORMED, ML_STAT_DROP_UDP_UNKNOWN } },
 };
 
 #define N_GROUPS (sizeof(counter_groups) / sizeof(counter_groups[0]))
@@ -573,31 +585,38 @@ int show_qps(struct ml_ctl *ctl, struct out *out, const char *dev)
 	return wrap_array(ctl, out, dev, list_qps);
 }
 
-/* "peer ml0 addr 10.0.2.1 [local 10.0.1.1] udp-port 4793" or JSON. */
+/*
+ * "peer ml0 addr 10.0.2.1 [local 10.0.1.1] udp-port 4793" (or addr
+ * fd00::7) or JSON, with "family": "inet" or "inet6".
+ */
 static int list_peers(struct ml_ctl *ctl, struct out *out, const char *dev)
 {
-	char a[INET_ADDRSTRLEN], l[INET_ADDRSTRLEN];
-	struct ml_peer_info *p = NULL;
+	char a[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN];
+	static const uint8_t zero[16];
+	struct ml_peer_entry *p = NULL;
 	size_t n = 0, i;
-	int err;
+	int err, local;
 
-	err = ml_ctl_peers(ctl, dev, &p, &n);
+	err = ml_ctl_peer_list(ctl, dev, &p, &n);
 	if (err < 0)
 		return err;
 	for (i = 0; i < n; i++) {
-		inet_ntop(AF_INET, &p[i].addr, a, sizeof(a));
-		inet_ntop(AF_INET, &p[i].local, l, sizeof(l));
+		inet_ntop(p[i].family, p[i].addr, a, sizeof(a));
+		inet_ntop(p[i].family, p[i].local, l, sizeof(l));
+		local = memcmp(p[i].local, zero, sizeof(zero)) != 0;
 		if (out->o.json) {
 			jw_begin_object(&out->jw);
 			jw_kstr(&out->jw, "dev", p[i].dev);
+			jw_kstr(&out->jw, "family",
+				p[i].family == AF_INET6 ? "inet6" : "inet");
 			jw_kstr(&out->jw, "addr", a);
-			if (p[i].local)
+			if (local)
 				jw_kstr(&out->jw, "local", l);
 			jw_kuint(&out->jw, "udp_port", p[i].udp_port);
 			jw_end_object(&out->jw);
 		} else {
 			fprintf(out->f, "peer %s addr %s", p[i].dev, a);
-			if (p[i].local)
+			if (local)
 				fprintf(out->f, " local %s", l);
 			fprintf(out->f, " udp-port %u\n", p[i].udp_port);
 		}

@@ -162,7 +162,14 @@ struct ml_neigh_info {
 	 * @mac is then zero); 0: an Ethernet neighbour.  Was reserved.
 	 */
 	uint32_t addr;
-	uint64_t reserved[3];
+	/*
+	 * MEGALINK_1.4, was reserved: @family is 0 for an Ethernet neighbour,
+	 * AF_INET for a UDP/IPv4 one (@addr), AF_INET6 for a UDP/IPv6 one,
+	 * whose address is @addr6 (@addr is then 0).
+	 */
+	uint8_t addr6[16];
+	uint8_t family;
+	uint8_t reserved1[7];
 };
 
 /* Counters of one port (ML_CMD_STATS_GET). */
@@ -273,10 +280,11 @@ struct ml_peer_info {
 /**
  * ml_ctl_peer_add() - add a UDP peer to a device (CAP_NET_ADMIN)
  * @dev: device name ("ml0")
- * @addr: the peer's IPv4 address, dotted quad
- * @local: source IPv4 address, or NULL for the route's
+ * @addr: the peer's IPv4 address, dotted quad, or (since MEGALINK_1.4) its
+ *	IPv6 address
+ * @local: source address of the same family, or NULL for the route's
  *
- * Return: 0, or -errno: -EINVAL (not a unicast IPv4 address), -ENODEV (no
+ * Return: 0, or -errno: -EINVAL (not a unicast address), -ENODEV (no
  * such device), -EEXIST (already a peer), -ENOSPC (64 peers), -EPERM.
  */
 int ml_ctl_peer_add(struct ml_ctl *ctl, const char *dev, const char *addr,
@@ -289,11 +297,40 @@ int ml_ctl_peer_add(struct ml_ctl *ctl, const char *dev, const char *addr,
 int ml_ctl_peer_del(struct ml_ctl *ctl, const char *dev, const char *addr);
 
 /**
- * ml_ctl_peers() - list the UDP peers of @dev (NULL: every device)
+ * ml_ctl_peers() - list the UDP/IPv4 peers of @dev (NULL: every device)
+ * IPv6 peers, which struct ml_peer_info cannot hold, are left out: see
+ * ml_ctl_peer_list().
  * Return: the count (also in *@n; *@out is malloc()ed, free() it), or -errno.
  */
 int ml_ctl_peers(struct ml_ctl *ctl, const char *dev,
 		 struct ml_peer_info **out, size_t *n);
+
+/*
+ * A UDP peer of either family (MEGALINK_1.4).  ml_ctl_peer_add() and
+ * ml_ctl_peer_del() take IPv6 addresses ("fd00::7") as well since 1.4.
+ */
+struct ml_peer_entry {
+	char dev[ML_DEV_NAME_LEN];
+	uint32_t dev_index;
+	uint16_t family;	/* AF_INET or AF_INET6 */
+	uint16_t udp_port;	/* the UDP port (module parameter udp_port) */
+	/*
+	 * Network byte order, as inet_ntop(@family, ...) takes them: 4
+	 * bytes used for AF_INET, the rest zero.  @local all zero: the
+	 * route's source address.
+	 */
+	uint8_t addr[16];
+	uint8_t local[16];
+	uint64_t reserved[2];
+};
+
+/**
+ * ml_ctl_peer_list() - list the UDP peers, IPv4 and IPv6, of @dev (NULL:
+ * every device)
+ * Return: the count (also in *@n; *@out is malloc()ed, free() it), or -errno.
+ */
+int ml_ctl_peer_list(struct ml_ctl *ctl, const char *dev,
+		     struct ml_peer_entry **out, size_t *n);
 
 /*
  * Options of ml_ctl_bind() and ml_ctl_dev_set().  A numeric field is sent

@@ -4,6 +4,11 @@
 for the error cases the tools cannot send (bad attribute lengths).
 
     nlpeer.py [--uid N] add|del DEV ADDR [--addr-len N] [--local ADDR]
+              [--also-addr ADDR]
+
+An ADDR with a colon is IPv6: sent as peer-addr6 (peer-local6 for
+--local), 16 bytes unless --addr-len says otherwise; --also-addr adds a
+second address attribute (of its own family) to the same request.
 
 Prints "errno=N msg=TEXT" (N = 0 on success) and exits 0, or 2 on a usage
 or protocol error.  Attribute and command numbers are read from
@@ -93,7 +98,8 @@ def family_id(sk):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uid", type=int)
-    ap.add_argument("--addr-len", type=int, default=4)
+    ap.add_argument("--addr-len", type=int)
+    ap.add_argument("--also-addr")
     ap.add_argument("--local")
     ap.add_argument("--no-dev", action="store_true")
     ap.add_argument("op", choices=["add", "del"])
@@ -111,13 +117,22 @@ def main():
     sk.setsockopt(270, NETLINK_EXT_ACK, 1)
     sk.setsockopt(270, NETLINK_CAP_ACK, 1)
     fam = family_id(sk)
-    addr = socket.inet_aton(a.addr)
-    addr = (addr * 2)[:a.addr_len]
-    req = [attr(attrs["ML_A_PEER_ADDR"], addr)]
+    def addr_attr(text, v4, v6, length=None):
+        six = ":" in text
+        raw = socket.inet_pton(socket.AF_INET6 if six else socket.AF_INET,
+                               text)
+        if length is None:
+            length = len(raw)
+        raw = (raw * 2)[:length]
+        return attr(attrs[v6 if six else v4], raw)
+
+    req = [addr_attr(a.addr, "ML_A_PEER_ADDR", "ML_A_PEER_ADDR6", a.addr_len)]
+    if a.also_addr:
+        req.append(addr_attr(a.also_addr, "ML_A_PEER_ADDR", "ML_A_PEER_ADDR6"))
     if not a.no_dev:
         req.append(attr(attrs["ML_A_DEV_NAME"], a.dev.encode() + b"\0"))
     if a.local:
-        req.append(attr(attrs["ML_A_PEER_LOCAL"], socket.inet_aton(a.local)))
+        req.append(addr_attr(a.local, "ML_A_PEER_LOCAL", "ML_A_PEER_LOCAL6"))
     cmd = cmds["ML_CMD_PEER_ADD" if a.op == "add" else "ML_CMD_PEER_DEL"]
     err, msg, _ = request(sk, fam, cmd, req, 2)
     print("errno=%d (%s) msg=%s" % (err, errno.errorcode.get(err, "0"), msg))

@@ -728,6 +728,60 @@ START_TEST(test_fill_short_attrs)
 }
 END_TEST
 
+START_TEST(test_fill_peer_and_neigh6)
+{
+	static const uint8_t a6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7 };
+	static const uint8_t l6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t v4[4] = { 10, 2, 0, 7 }, zero[16];
+	struct nlattr *tb[ML_A_MAX + 1];
+	struct ml_peer_entry e;
+	struct ml_peer_info pi;
+	struct ml_neigh_info n;
+	struct nl_msg *msg = ntf(ML_CMD_PEER_GET);
+
+	nla_put_string(msg, ML_A_DEV_NAME, "ml1");
+	nla_put_u32(msg, ML_A_DEV_INDEX, 1);
+	nla_put(msg, ML_A_PEER_ADDR6, 16, a6);
+	nla_put(msg, ML_A_PEER_LOCAL6, 16, l6);
+	nla_put_u16(msg, ML_A_UDP_PORT, 4793);
+	parse(msg, tb);
+	memset(&e, 0, sizeof(e));
+	ml__fill_peer_entry(tb, &e);
+	ck_assert_str_eq(e.dev, "ml1");
+	ck_assert_uint_eq(e.family, AF_INET6);
+	ck_assert_mem_eq(e.addr, a6, 16);
+	ck_assert_mem_eq(e.local, l6, 16);
+	ck_assert_uint_eq(e.udp_port, 4793);
+	/* the old struct cannot hold it: no address */
+	memset(&pi, 0, sizeof(pi));
+	ml__fill_peer(tb, &pi);
+	ck_assert_uint_eq(pi.addr, 0);
+	nlmsg_free(msg);
+
+	msg = ntf(ML_CMD_PEER_GET);
+	nla_put(msg, ML_A_PEER_ADDR, 4, v4);
+	nla_put(msg, ML_A_PEER_ADDR6, 15, a6);		/* wrong length: ignored */
+	parse(msg, tb);
+	memset(&e, 0, sizeof(e));
+	ml__fill_peer_entry(tb, &e);
+	ck_assert_uint_eq(e.family, AF_INET);
+	ck_assert_mem_eq(e.addr, v4, 4);
+	ck_assert_mem_eq(e.addr + 4, zero, 12);
+	ck_assert_mem_eq(e.local, zero, 16);
+	nlmsg_free(msg);
+
+	msg = ntf(ML_CMD_NEIGH_GET);
+	nla_put(msg, ML_A_NEIGH_ADDR6, 16, a6);
+	parse(msg, tb);
+	memset(&n, 0, sizeof(n));
+	ml__fill_neigh(tb, &n);
+	ck_assert_uint_eq(n.family, AF_INET6);
+	ck_assert_mem_eq(n.addr6, a6, 16);
+	ck_assert_uint_eq(n.addr, 0);
+	nlmsg_free(msg);
+}
+END_TEST
+
 START_TEST(test_fill_dev_and_stats)
 {
 	struct nlattr *tb[ML_A_MAX + 1], *nest;
@@ -912,6 +966,7 @@ static Suite *lib_suite(void)
 	tc = tcase_create("fill");
 	tcase_add_test(tc, test_fill_port);
 	tcase_add_test(tc, test_fill_short_attrs);
+	tcase_add_test(tc, test_fill_peer_and_neigh6);
 	tcase_add_test(tc, test_fill_dev_and_stats);
 	tcase_add_test(tc, test_fill_dev_objects);
 	tcase_add_test(tc, test_fill_qp);

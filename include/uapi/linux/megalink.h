@@ -123,6 +123,9 @@ enum ml_attr {
 	ML_A_PEER_LOCAL,	/* u32, big endian: local IPv4 address to send from */
 	ML_A_NEIGH_ADDR,	/* u32, big endian: a UDP neighbour's IPv4 address */
 	ML_A_UDP_PORT,		/* u16: the UDP port (module parameter udp_port) */
+	ML_A_PEER_ADDR6,	/* binary, 16: IPv6 address of a UDP peer */
+	ML_A_PEER_LOCAL6,	/* binary, 16: local IPv6 address to send from */
+	ML_A_NEIGH_ADDR6,	/* binary, 16: a UDP neighbour's IPv6 address */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
@@ -216,13 +219,17 @@ enum ml_ack_syndrome {
 	ML_NAK_INVALID = 4,	/* invalid request at psn */
 };
 
+/* struct ml_wire_ack.flags */
+#define ML_ACK_F_ECE		(1U << 0)	/* a DATA frame acked came CE-marked */
+
 struct ml_wire_ack {
 	struct ml_wire_hdr hdr;		/* type ML_WIRE_ACK */
 	__be32 dst_qpn;
 	__be32 src_qpn;
 	__be32 psn;		/* ACK: all up to and including psn received */
 	__u8 syndrome;		/* enum ml_ack_syndrome */
-	__u8 reserved[3];
+	__u8 flags;		/* ML_ACK_F_* */
+	__u8 reserved[2];
 	__be32 crc;
 };
 

@@ -77,6 +77,10 @@ enum ml_stat {
 	ML_STAT_DROP_NO_QP,	/* no such QP, or not connected to the sender */
 	ML_STAT_DROP_SEQ,	/* out of sequence or duplicate */
 	ML_STAT_TX_ZEROCOPY,	/* data frames sent with the payload attached, not copied */
+	ML_STAT_RX_ECN_CE,	/* UDP datagrams received marked ECN CE */
+	ML_STAT_ECN_CWND_CUTS,	/* send windows halved for an ECN echo (ACK ECE) */
+	ML_STAT_DROP_UDP_MALFORMED,	/* UDP datagram too short for a megalink header */
+	ML_STAT_DROP_UDP_UNKNOWN,	/* UDP datagram from no configured peer */
 
 	__ML_STAT_MAX,
 	ML_STAT_MAX = __ML_STAT_MAX - 1
