@@ -132,6 +132,12 @@ static const char *const stat_names[] = {
 	[ML_STAT_DROP_NO_QP]		= "drop_no_qp",
 	[ML_STAT_DROP_SEQ]		= "drop_seq",
 	[ML_STAT_TX_ZEROCOPY]		= "tx_zerocopy",
+	[ML_STAT_TX_TOPO]		= "tx_topo",
+	[ML_STAT_RX_TOPO]		= "rx_topo",
+	[ML_STAT_TOPO_STALE]		= "topo_stale",
+	[ML_STAT_DROP_TOPO_MALFORMED]	= "drop_topo_malformed",
+	[ML_STAT_DROP_TOPO_SPOOF]	= "drop_topo_spoof",
+	[ML_STAT_DROP_TOPO_FULL]	= "drop_topo_full",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == ML_STAT_MAX + 1,
@@ -198,6 +204,14 @@ static const char *const attr_names[] = {
 	[ML_A_PEER_LOCAL]	= "peer-local",
 	[ML_A_NEIGH_ADDR]	= "neigh-addr",
 	[ML_A_UDP_PORT]		= "udp-port",
+	[ML_A_TOPO_NODE_ID]	= "topo-node-id",
+	[ML_A_TOPO_SEQ]		= "topo-seq",
+	[ML_A_TOPO_AGE_MS]	= "topo-age-ms",
+	[ML_A_TOPO_LIFETIME_MS]	= "topo-lifetime-ms",
+	[ML_A_TOPO_FLAGS]	= "topo-flags",
+	[ML_A_TOPO_LINK]	= "topo-link",
+	[ML_A_TOPO_EVENT]	= "topo-event",
+	[ML_A_TOPO_NUM_LINKS]	= "topo-num-links",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,
@@ -240,6 +254,19 @@ ML_EXPORT const char *ml_event_name(unsigned int type)
 	case ML_EV_NEIGH_FOUND:	return "neigh_found";
 	case ML_EV_NEIGH_LOST:	return "neigh_lost";
 	case ML_EV_QP_ERROR:	return "qp_error";
+	case ML_EV_TOPO_NODE_JOIN:	return "topo_node_join";
+	case ML_EV_TOPO_NODE_LEAVE:	return "topo_node_leave";
+	case ML_EV_TOPO_LINK_UP:	return "topo_link_up";
+	case ML_EV_TOPO_LINK_DOWN:	return "topo_link_down";
+	}
+	return "unknown";
+}
+
+ML_EXPORT const char *ml_topo_link_kind_name(unsigned int kind)
+{
+	switch (kind) {
+	case ML_TOPO_LINK_ETH:	return "ethernet";
+	case ML_TOPO_LINK_UDP:	return "udp";
 	}
 	return "unknown";
 }

@@ -77,6 +77,13 @@ enum ml_stat {
 	ML_STAT_DROP_NO_QP,	/* no such QP, or not connected to the sender */
 	ML_STAT_DROP_SEQ,	/* out of sequence or duplicate */
 	ML_STAT_TX_ZEROCOPY,	/* data frames sent with the payload attached, not copied */
+	/* topology flooding (docs/wire.md section 7) */
+	ML_STAT_TX_TOPO,	/* topology records sent (own and re-flooded) */
+	ML_STAT_RX_TOPO,	/* valid topology records received */
+	ML_STAT_TOPO_STALE,	/* valid records not newer than the stored one: ignored */
+	ML_STAT_DROP_TOPO_MALFORMED,	/* bad length, too many links, bad ids */
+	ML_STAT_DROP_TOPO_SPOOF,	/* claims to be ours with a newer seq */
+	ML_STAT_DROP_TOPO_FULL,	/* node table full (ML_TOPO_MAX_NODES) */
 
 	__ML_STAT_MAX,
 	ML_STAT_MAX = __ML_STAT_MAX - 1
