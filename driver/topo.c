@@ -516,8 +516,11 @@ void ml_topo_stop(struct ml_dev *dev)
 	spin_unlock_bh(&t->lock);
 }
 
-/* Room for one more record; t->lock held.  False when full. */
-static bool ml_topo_make_room(struct ml_dev *dev)
+/*
+ * Room for one more record; t->lock held.  False when full.  A record
+ * evicted for it counts as DROP_TOPO_FULL on @port.
+ */
+static bool ml_topo_make_room(struct ml_dev *dev, struct ml_port *port)
 {
 	struct ml_topo *t = &dev->topo;
 	struct ml_topo_node *n, *victim = NULL;
@@ -536,6 +539,7 @@ static bool ml_topo_make_room(struct ml_dev *dev)
 	if (!victim)
 		return false;
 	ml_topo_remove(dev, victim);
+	ml_stat_inc(port, ML_STAT_DROP_TOPO_FULL);
 	return true;
 }
 
@@ -618,7 +622,7 @@ int ml_topo_rx(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 		ml_stat_inc(port, ML_STAT_TOPO_STALE);
 		goto free;
 	}
-	if (!cur && !ml_topo_make_room(dev)) {
+	if (!cur && !ml_topo_make_room(dev, port)) {
 		reason = ML_STAT_DROP_TOPO_FULL;
 		goto free;
 	}

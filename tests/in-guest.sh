@@ -12,6 +12,7 @@
 #   tests/coll/run-suite.sh          libmegalink-coll collectives on a 4-node pod (quick form)
 #   tests/torch/run-suite.sh         the PyTorch backend: smoke test on 2 ranks (quick form)
 #   tests/routed/run-suite.sh        UDP/IPv4 peers across a router (pods in netns)
+#   tests/topo/run-suite.sh          the fabric topology view (link-state flooding, 4-node ring)
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 #
@@ -34,7 +35,8 @@ suites='tests/guest/run-suite.sh:all tests/config/run-suite.sh:newest
 	tests/unit/guest-verbs-smoke.sh:all tests/metrics/run-suite.sh:newest
 	tests/dataplane/run-suite.sh:all tests/bench/perf-smoke.sh:newest
 	plugins/nccl/harness/run.sh:newest tests/coll/run-suite.sh:newest
-	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:all'
+	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:all
+	tests/topo/run-suite.sh:all'
 case $(uname -r) in
 6.12.*) newest=1 ;;
 *) newest=${ML_GUEST_ALL_SUITES:-0} ;;

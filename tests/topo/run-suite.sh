@@ -1,0 +1,232 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run-suite.sh: the pod-of-pods topology view (link-state flooding), inside
+# a harness guest as root:
+#
+#   make modules-all lib tools guest-tests
+#   tests/harness/run-in-guest.sh --kernel 6.12 --timeout 1500 -- tests/topo/run-suite.sh
+#
+# A ring of four nodes in network namespaces tp1..tp4 (node ids
+# 0x101..0x104), each a device with two ports on veth pairs to its two
+# neighbours.  Every node must converge to the whole ring (its own view,
+# megalink-stat -j topo, checked by topotool.py); node 3 leaves (its ports
+# unbound: the device withdraws its record) and returns; a link goes down
+# and up; megalink-stat monitor reports the changes; hostile TOPO frames
+# sent raw with AF_PACKET (bad lengths, too many links, bad ids, a huge seq
+# in our own name, thousands of fake nodes) are dropped and counted and the
+# tables stay bounded; the DOT output parses (drawn by dot if installed).
+# Ends with "topo: N passed, M failed"; exit 0 only if nothing failed.
+set -u
+
+repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+here=$repo/tests/topo
+ml=$repo/tools/megalink
+stat=$repo/tools/megalink-stat
+tool=$here/topotool.py
+out=${ML_OUT:-/tmp/megalink-topo-out}
+mkdir -p "$out"
+cd "$repo" || exit 1
+
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "PASS: $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+check() { # check DESC COMMAND...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+cleanup() {
+	[ -n "${monpid:-}" ] && kill "$monpid" 2>/dev/null
+	for n in tp1 tp2 tp3 tp4; do ip netns del $n 2>/dev/null; done
+}
+finish() {
+	cleanup
+	echo "topo: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+skip() {
+	echo "ML-SKIP: topo: $* ***** SKIPPED: prerequisite missing *****"
+	echo "topo: 0 passed, 0 failed (skipped)"
+	exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "must run as root (inside the test guest)"
+for t in ip python3 timeout; do
+	command -v $t >/dev/null || skip "$t not found"
+done
+[ -x "$ml" ] || skip "$ml not built (make tools)"
+[ -x "$stat" ] || skip "$stat not built (make tools)"
+modprobe veth 2>/dev/null || true
+
+echo "== megalink topology suite: kernel $(uname -r)"
+if [ ! -d /sys/module/megalink ]; then
+	"$repo/tests/harness/ml-load.sh" hello_ms=200 dead_ms=1000 ||
+		{ bad "load the module"; finish; }
+fi
+
+nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+cleanup
+set -e
+for i in 1 2 3 4; do
+	ip netns add tp$i
+	ip -n tp$i link set lo up
+done
+# ring 1-2-3-4-1: veth tpXY in tpX <-> tpYX in tpY
+for p in 12 23 34 41; do
+	a=${p:0:1} b=${p:1:1}
+	ip link add v$a$b netns tp$a type veth peer name v$b$a netns tp$b
+	ip -n tp$a link set v$a$b up
+	ip -n tp$b link set v$b$a up
+done
+set +e
+
+# ports of node i: its two veths
+ports() {
+	case $1 in
+	1) echo v12 v14 ;; 2) echo v21 v23 ;; 3) echo v32 v34 ;; 4) echo v43 v41 ;;
+	esac
+}
+# bind node i: both ports into one device, node id 0x10i
+bind_node() {
+	local i=$1 dev p
+	set -- $(ports "$i")
+	dev=$(nsx tp$i "$ml" port bind "$1" node-id 0x10$i hello 200 dead 1000 |
+	      sed -n 's|^port \(ml[0-9]*\)/.*|\1|p')
+	[ -n "$dev" ] || return 1
+	nsx tp$i "$ml" port bind "$2" dev "$dev" >/dev/null || return 1
+	echo "$dev"
+}
+for i in 1 2 3 4; do
+	d=$(bind_node $i) || { bad "bind node $i"; finish; }
+	eval dev$i=$d
+done
+ok "bind four nodes, two ports each ($dev1 $dev2 $dev3 $dev4)"
+
+all_nodes=0x101,0x102,0x103,0x104
+ring=0x101-0x102,0x102-0x103,0x103-0x104,0x104-0x101
+
+# converged NS NODES EDGES [SECONDS]: the view of NS becomes NODES/EDGES
+converged() {
+	local ns=$1 nodes=$2 edges=$3 t=${4:-20} i
+	for ((i = 0; i < t * 4; i++)); do
+		nsx "$ns" "$stat" -j topo >"$out/view-$ns.json" 2>&1 &&
+			"$tool" converge "$nodes" "$edges" <"$out/view-$ns.json" \
+				>"$out/why-$ns.txt" && return 0
+		sleep 0.25
+	done
+	echo "  $ns: $(cat "$out/why-$ns.txt")"
+	return 1
+}
+all_converged() { # NODES EDGES [NAMESPACES]
+	local ns r=0
+	for ns in ${3:-tp1 tp2 tp3 tp4}; do
+		converged "$ns" "$1" "$2" || r=1
+	done
+	return $r
+}
+
+t0=$(date +%s)
+check "every node converges to the whole ring" all_converged $all_nodes $ring
+echo "  converged in $(($(date +%s) - t0)) s"
+nsx tp1 "$stat" topo | head -20
+
+# monitor in tp1 for the changes below
+nsx tp1 "$stat" -j monitor >"$out/monitor.txt" 2>&1 &
+monpid=$!
+sleep 0.5
+
+# node 3 leaves: its device goes (ports unbound), it withdraws its record
+for p in $(ports 3); do nsx tp3 "$ml" port unbind "$p"; done
+check "node 3 leaves: the others converge without it" \
+	all_converged 0x101,0x102,0x104 0x101-0x102,0x104-0x101 "tp1 tp2 tp4"
+d=$(bind_node 3) && eval dev3=$d
+check "node 3 returns: every node converges to the whole ring again" \
+	all_converged $all_nodes $ring
+
+# a link goes down (carrier of both ends) and comes back
+ip -n tp1 link set v12 down
+check "link 1-2 down: the others see the ring without it" \
+	all_converged $all_nodes 0x102-0x103,0x103-0x104,0x104-0x101
+ip -n tp1 link set v12 up
+check "link 1-2 up: the whole ring again" all_converged $all_nodes $ring
+
+sleep 0.5
+kill "$monpid" 2>/dev/null
+wait "$monpid" 2>/dev/null
+monpid=
+mon_has() { # EVENT NODE
+	python3 -c '
+import json, sys
+ev, node = sys.argv[1], int(sys.argv[2], 0)
+for line in open(sys.argv[3]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == ev and e.get("node_id") == node:
+        sys.exit(0)
+sys.exit(1)' "$1" "$2" "$out/monitor.txt"
+}
+check "monitor: node 3 left" mon_has topo_node_leave 0x103
+check "monitor: node 3 joined" mon_has topo_node_join 0x103
+check "monitor: node 1 link down" mon_has topo_link_down 0x101
+check "monitor: node 2 link up" mon_has topo_link_up 0x102
+
+# text and DOT output
+check "topo text output names every node" \
+	bash -c "nsx() { ip netns exec \"\$@\"; }; [ \$(ip netns exec tp2 '$stat' topo | grep -c '^  node 0x0000010') = 4 ]"
+nsx tp1 "$stat" --dot topo >"$out/topo.dot"
+check "DOT output is a graph of the four nodes" \
+	"$tool" dotcheck "$out/topo.dot" $all_nodes
+if command -v dot >/dev/null; then
+	check "dot -Tpng parses the DOT output" dot -Tpng -o "$out/topo-dot.png" "$out/topo.dot"
+	nsx tp1 "$stat" --png "$out/topo.png" topo
+	check "megalink-stat --png writes a PNG" \
+		bash -c "head -c 8 '$out/topo.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+else
+	echo "ML-SKIP: topo: Graphviz dot not installed: DOT not drawn ***** SKIPPED *****"
+	pngerr() {
+		! nsx tp1 "$stat" --png "$out/topo.png" topo 2>"$out/png.err" &&
+			grep -q 'Graphviz' "$out/png.err"
+	}
+	check "--png without dot fails with a clear error" pngerr
+fi
+
+# ---- hostile frames, sent from tp1 out of v12 to node 2 ----
+# cnt NAME: counter NAME of node 2's port v21
+cnt() {
+	nsx tp2 "$stat" -j stats "$dev2" | python3 -c '
+import json, sys
+print(sum(s[sys.argv[1]] for s in json.load(sys.stdin) if s["ifname"] == "v21"))' "$1"
+}
+hostile() { # DESC CASE ARG COUNTER MIN
+	local before after
+	before=$(cnt "$4")
+	nsx tp1 "$tool" send v12 "$2" "$3" >/dev/null
+	sleep 0.5
+	after=$(cnt "$4")
+	if [ $((after - before)) -ge "$5" ]; then
+		ok "$1 ($4 +$((after - before)))"
+	else
+		bad "$1 ($4 $before -> $after, want +$5)"
+	fi
+}
+hostile "bad lengths dropped" badlen "" drop_topo_malformed 2
+hostile "65 links dropped" toomany "" drop_topo_malformed 1
+hostile "bad node ids, ports, flags, lifetime dropped" badid "" drop_topo_malformed 6
+seq2=$(nsx tp2 "$stat" -j topo "$dev2" | "$tool" selfseq)
+hostile "a huge seq in node 2's own name is dropped" spoof "0x102:$seq2" drop_topo_spoof 1
+seq2b=$(nsx tp2 "$stat" -j topo "$dev2" | "$tool" selfseq)
+check "node 2 keeps its own record" [ "$((seq2b - seq2))" -lt 1000000 ]
+hostile "3000 fake nodes: the table stays full, evicting fakes" flood 3000 drop_topo_full 100
+for ns in tp1 tp2 tp3 tp4; do
+	n=$(nsx $ns "$stat" -j topo | "$tool" count)
+	check "$ns stores $n records, at most 256" [ "$n" -le 256 ]
+done
+check "the real ring is still whole after the flood" all_converged $all_nodes $ring
+
+finish
