@@ -329,10 +329,16 @@ static unsigned int ml_topo_gather(struct ml_dev *dev,
 	return k;
 }
 
+/* The wall clock in tenths of a second, the floor of own sequence numbers. */
+static u32 ml_topo_clock(void)
+{
+	return (u32)div_u64(ktime_get_real_ns(), 100 * NSEC_PER_MSEC);
+}
+
 /* The next own sequence number: past the last, and at least the clock. */
 static u32 ml_topo_next_seq(struct ml_topo *t)
 {
-	u32 ds = (u32)div_u64(ktime_get_real_ns(), 100 * NSEC_PER_MSEC);
+	u32 ds = ml_topo_clock();
 	u32 seq = t->seq + 1;
 
 	if (ml_seq_after(ds, seq))
@@ -611,12 +617,24 @@ int ml_topo_rx(struct ml_port *port, struct sk_buff *skb, __be32 saddr)
 		goto free;
 	cur = ml_topo_find(t, origin);
 	if (origin == own) {
-		/* Ours came back round, or someone speaks for us. */
-		if (cur && cur->self && !ml_seq_after(seq, cur->seq))
+		/*
+		 * Ours came back round (or an old one from before a restart:
+		 * below the clock), or someone speaks for us.  That one is
+		 * refused here, but the others may have taken it: our next
+		 * record goes above it, at once, so that ours wins again.
+		 */
+		if (!ml_seq_after(seq, cur && cur->self ? cur->seq :
+						     ml_topo_clock())) {
 			ml_stat_inc(port, ML_STAT_TOPO_STALE);
-		else
-			reason = ML_STAT_DROP_TOPO_SPOOF;
-		goto free;
+			goto free;
+		}
+		reason = ML_STAT_DROP_TOPO_SPOOF;
+		if (ml_seq_after(seq, t->seq))
+			t->seq = seq;
+		spin_unlock_bh(&t->lock);
+		kfree(n);
+		ml_topo_changed(dev, false);
+		return reason;
 	}
 	if (cur && !ml_seq_after(seq, cur->seq)) {
 		ml_stat_inc(port, ML_STAT_TOPO_STALE);
