@@ -222,6 +222,9 @@ static const struct counter_group {
 			 ML_STAT_TIMEOUTS, ML_STAT_RNR_NAKS, ML_STAT_DROP_CRC,
 			 ML_STAT_DROP_NO_QP, ML_STAT_DROP_SEQ,
 			 ML_STAT_TX_ZEROCOPY } },
+	{ "topology", { ML_STAT_TX_TOPO, ML_STAT_RX_TOPO, ML_STAT_TOPO_STALE,
+			ML_STAT_DROP_TOPO_MALFORMED, ML_STAT_DROP_TOPO_SPOOF,
+			ML_STAT_DROP_TOPO_FULL } },
 };
 
 #define N_GROUPS (sizeof(counter_groups) / sizeof(counter_groups[0]))
