@@ -12,9 +12,10 @@
 # neighbours.  Every node must converge to the whole ring (its own view,
 # megalink-stat -j topo, checked by topotool.py); node 3 leaves (its ports
 # unbound: the device withdraws its record) and returns; a link goes down
-# and up; megalink-stat monitor reports the changes; hostile TOPO frames
+# and up; megalink-stat monitor reports the changes; QPs mark their link in
+# use; a fifth node joins over a UDP peer link and leaves again; hostile TOPO frames
 # sent raw with AF_PACKET (bad lengths, too many links, bad ids, a huge seq
-# in our own name, thousands of fake nodes) are dropped and counted and the
+# in our own name, 2000 fake nodes) are dropped and counted and the
 # tables stay bounded; the DOT output parses (drawn by dot if installed).
 # Ends with "topo: N passed, M failed"; exit 0 only if nothing failed.
 set -u
@@ -40,7 +41,7 @@ check() { # check DESC COMMAND...
 }
 cleanup() {
 	[ -n "${monpid:-}" ] && kill "$monpid" 2>/dev/null
-	for n in tp1 tp2 tp3 tp4; do ip netns del $n 2>/dev/null; done
+	for n in tp1 tp2 tp3 tp4 tp5; do ip netns del $n 2>/dev/null; done
 }
 finish() {
 	cleanup
@@ -238,6 +239,37 @@ else
 	echo "ML-SKIP: topo: $perf not built: in-use marking not tested ***** SKIPPED *****"
 fi
 
+# ---- a UDP link: node 5 reaches node 1 only over UDP/IPv4 ----
+udp_ok=1
+ip netns add tp5 && ip -n tp5 link set lo up &&
+	ip link add v15 netns tp1 type veth peer name v51 netns tp5 &&
+	ip -n tp1 link set v15 up && ip -n tp5 link set v51 up &&
+	ip -n tp1 addr add 10.72.15.1/24 dev v15 &&
+	ip -n tp5 addr add 10.72.15.5/24 dev v51 || udp_ok=0
+dev5=
+[ $udp_ok = 1 ] && dev5=$(nsx tp5 "$ml" port bind v51 node-id 0x105 hello 200 dead 1000 |
+	sed -n 's|^port \(ml[0-9]*\)/.*|\1|p')
+if [ -n "$dev5" ] && nsx tp1 "$ml" peer add "$dev1" 10.72.15.5 &&
+	nsx tp5 "$ml" peer add "$dev5" 10.72.15.1; then
+	ok "node 5 bound, UDP peers 1 <-> 5 added"
+	check "every node converges to the ring plus the UDP link 1-5" \
+		all_converged $all_nodes,0x105 $ring,0x101-0x105 "tp1 tp2 tp3 tp4 tp5"
+	udp_kind() {
+		nsx tp3 "$stat" -j topo | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+sys.exit(0 if any(n["node_id"] == 0x101 and l["node_id"] == 0x105 and
+                  l["kind"] == "udp" for n in v for l in n["links"]) else 1)'
+	}
+	check "node 3 (two hops away) sees the 1-5 link as udp" udp_kind
+	nsx tp1 "$ml" peer del "$dev1" 10.72.15.5
+	check "UDP peer deleted: node 5 leaves the others' view" \
+		all_converged $all_nodes $ring "tp1 tp2 tp3 tp4"
+else
+	bad "set up node 5 with a UDP link to node 1"
+fi
+ip netns del tp5 2>/dev/null
+
 # ---- hostile frames, sent from tp1 out of v12 to node 2 ----
 # cnt NAME: counter NAME of node 2's port v21
 cnt() {
@@ -279,7 +311,7 @@ print([n["seq"] for n in json.load(sys.stdin) if n["node_id"] == 0x102][0])')
 }
 check "node 2 re-originates above the spoofed record" same_seq
 check "the ring is whole after the spoof" all_converged $all_nodes $ring
-hostile "3000 fake nodes: the table stays full, evicting fakes" flood 3000 drop_topo_full 100
+hostile "2000 fake nodes: the table stays full, evicting fakes" flood 2000 drop_topo_full 100
 for ns in tp1 tp2 tp3 tp4; do
 	n=$(nsx $ns "$stat" -j topo | "$tool" count)
 	check "$ns stores $n records, at most 256" [ "$n" -le 256 ]
