@@ -22,6 +22,7 @@
 #include "port.h"
 #include "udp.h"
 #include "qp.h"
+#include "topo.h"
 
 DEFINE_XARRAY_ALLOC(ml_devs);
 
@@ -153,6 +154,7 @@ struct ml_dev *ml_dev_create(struct net *net, u32 node_id, u32 hello_ms,
 		kfree(dev);
 		return ERR_PTR(err);
 	}
+	ml_topo_init(dev);
 	xa_store(&ml_devs, index, dev, GFP_KERNEL);
 	pr_info("%s: created, node id 0x%08x\n", dev->name, node_id);
 	return dev;
@@ -171,12 +173,14 @@ void ml_dev_destroy(struct ml_dev *dev)
 
 	ASSERT_RTNL();
 	WRITE_ONCE(dev->dead, true);
+	ml_topo_withdraw(dev);
 	ml_peer_flush(dev);
 	for (i = 0; i < ML_MAX_PORTS; i++) {
 		port = ml_dev_port(dev, i);
 		if (port)
 			ml_port_unbind(port);
 	}
+	ml_topo_stop(dev);
 	ml_qp_dev_gone(dev);
 	xa_erase(&ml_devs, dev->index);
 	ml_chardev_del(dev);
@@ -220,4 +224,5 @@ void ml_dev_set_timing(struct ml_dev *dev, u32 node_id, u32 hello_ms,
 		if (port)
 			ml_disc_kick(port);
 	}
+	ml_topo_changed(dev, false);
 }

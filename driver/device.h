@@ -10,6 +10,8 @@
 #include <net/net_namespace.h>
 #include <linux/megalink.h>
 
+#include "topo.h"
+
 struct ml_port;
 struct netlink_ext_ack;
 
@@ -40,6 +42,8 @@ struct netlink_ext_ack;
  * @peers: UDP peers (struct ml_peer, udp.c) added by address; an RCU list,
  *	changed under RTNL, read under RCU by the HELLO timer and receive
  * @num_peers: length of @peers, at most ML_MAX_PEERS; RTNL
+ * @topo: the device's view of the fabric (topo.c, locking in topo.h)
+ * @topo_bfs: scratch queue of the reachability walk; @topo.lock
  */
 struct ml_dev {
 	struct kref ref;
@@ -62,6 +66,8 @@ struct ml_dev {
 	atomic64_t pinned;
 	struct list_head peers;
 	unsigned int num_peers;
+	struct ml_topo topo;
+	struct ml_topo_node *topo_bfs[ML_TOPO_MAX_NODES];
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "discovery.h"
 #include "netlink.h"
 #include "port.h"
+#include "topo.h"
 #include "udp.h"
 #include "wire.h"
 
@@ -40,6 +41,7 @@ static void ml_neigh_lost(struct ml_port *port, struct ml_neigh *n)
 	port->num_neigh--;
 	ml_stat_inc(port, ML_STAT_NEIGH_LOST);
 	ml_nl_notify_neigh(port, n, false);
+	ml_topo_changed(port->dev, false);
 	kfree(n);
 }
 
@@ -219,6 +221,7 @@ int ml_disc_rx_hello(struct ml_port *port, struct sk_buff *skb,
 	if (found) {
 		ml_stat_inc(port, ML_STAT_NEIGH_FOUND);
 		ml_nl_notify_neigh(port, n, true);
+		ml_topo_changed(port->dev, true);
 		ml_port_update_link(port, ML_REASON_NEIGH);
 	}
 	if (!READ_ONCE(port->dying))

@@ -28,6 +28,7 @@
 #include "netlink.h"
 #include "port.h"
 #include "qp.h"
+#include "topo.h"
 #include "udp.h"
 #include "wire.h"
 
@@ -230,6 +231,59 @@ static int ml_nl_put_stats(struct sk_buff *skb, const struct ml_port *port)
 	return 0;
 }
 
+/* One link of a topology record, as an ML_A_TOPO_LINK nest. */
+static int ml_nl_put_topo_link(struct sk_buff *skb,
+			       const struct ml_topo_link *l)
+{
+	struct nlattr *nest = nla_nest_start(skb, ML_A_TOPO_LINK);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, ML_A_TOPO_LINK_NODE_ID, l->node) ||
+	    nla_put_u32(skb, ML_A_TOPO_LINK_LOCAL_PORT, l->local_port) ||
+	    nla_put_u32(skb, ML_A_TOPO_LINK_REMOTE_PORT, l->remote_port) ||
+	    nla_put_u8(skb, ML_A_TOPO_LINK_KIND, l->kind) ||
+	    nla_put_u8(skb, ML_A_TOPO_LINK_STATE, l->state) ||
+	    nla_put_u32(skb, ML_A_TOPO_LINK_MTU, l->mtu)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* A stored record of @dev's view; dev->topo.lock held. */
+static int ml_nl_put_topo_node(struct sk_buff *skb, const struct ml_dev *dev,
+			       const struct ml_topo_node *n)
+{
+	unsigned long now = jiffies;
+	u32 flags = 0, left = 0;
+	unsigned int i;
+
+	if (n->self)
+		flags |= ML_TOPO_F_SELF;
+	if (n->reachable)
+		flags |= ML_TOPO_F_REACHABLE;
+	if (!n->self && time_before(now, n->expires))
+		left = jiffies_to_msecs(n->expires - now);
+	else if (n->self)
+		left = ml_topo_lifetime_ms(dev);
+	if (nla_put_u32(skb, ML_A_DEV_INDEX, dev->index) ||
+	    nla_put_string(skb, ML_A_DEV_NAME, dev->name) ||
+	    nla_put_u32(skb, ML_A_TOPO_NODE_ID, n->node_id) ||
+	    nla_put_u32(skb, ML_A_TOPO_SEQ, n->seq) ||
+	    nla_put_u32(skb, ML_A_TOPO_AGE_MS,
+			jiffies_to_msecs(now - n->stored)) ||
+	    nla_put_u32(skb, ML_A_TOPO_LIFETIME_MS, left) ||
+	    nla_put_u32(skb, ML_A_TOPO_FLAGS, flags) ||
+	    nla_put_u32(skb, ML_A_TOPO_NUM_LINKS, n->num_links))
+		return -EMSGSIZE;
+	for (i = 0; i < n->num_links; i++)
+		if (ml_nl_put_topo_link(skb, &n->links[i]))
+			return -EMSGSIZE;
+	return 0;
+}
+
 /* One whole message for @port of kind @cmd (port, neighbour-less ones). */
 static int ml_nl_fill_port(struct sk_buff *skb, struct ml_port *port,
 			   u32 portid, u32 seq, int flags, u8 cmd)
@@ -356,6 +410,30 @@ void ml_nl_notify_qp_error(struct ml_qp *qp)
 	skb = ml_nl_ntf_start(net, &hdr, ML_CMD_QP_ERROR_NTF);
 	if (skb)
 		ml_nl_ntf_send(net, skb, hdr, ml_nl_put_qp(skb, qp, NULL));
+}
+
+/*
+ * A topology change seen by @dev: @event about @node (and @link of its
+ * record).  Called with dev->topo.lock held, so events leave in order.
+ */
+void ml_nl_notify_topo(struct ml_dev *dev, u8 event, u32 node,
+		       const struct ml_topo_link *link)
+{
+	struct net *net = ml_dev_net(dev);
+	struct sk_buff *skb;
+	void *hdr;
+	int err;
+
+	skb = ml_nl_ntf_start(net, &hdr, ML_CMD_TOPO_NTF);
+	if (!skb)
+		return;
+	err = nla_put_u32(skb, ML_A_DEV_INDEX, dev->index) ||
+	      nla_put_string(skb, ML_A_DEV_NAME, dev->name) ||
+	      nla_put_u32(skb, ML_A_NODE_ID, READ_ONCE(dev->node_id)) ||
+	      nla_put_u8(skb, ML_A_TOPO_EVENT, event) ||
+	      nla_put_u32(skb, ML_A_TOPO_NODE_ID, node) ||
+	      (link && ml_nl_put_topo_link(skb, link));
+	ml_nl_ntf_send(net, skb, hdr, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1109,6 +1187,63 @@ out:
 	return err ?: skb->len;
 }
 
+/*
+ * The topology as each device sees it: one message per stored record.
+ * Cursor: cb->args[0] device index, cb->args[1] position in its list.
+ */
+static int ml_nl_topo_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	unsigned long filter = cb->args[3];
+	struct ml_topo_node *n;
+	struct ml_dev *dev;
+	unsigned long i;
+	int err = 0;
+	void *hdr;
+	long k;
+
+	rtnl_lock();
+	xa_for_each_start(&ml_devs, i, dev, cb->args[0]) {
+		if (i != cb->args[0])
+			cb->args[1] = 0;
+		cb->args[0] = i;
+		if (!net_eq(ml_dev_net(dev), net) || (filter && i != filter - 1))
+			continue;
+		k = 0;
+		spin_lock_bh(&dev->topo.lock);
+		list_for_each_entry(n, &dev->topo.nodes, list) {
+			if (n->withdrawn || k++ < cb->args[1])
+				continue;
+			hdr = ml_nl_put_hdr(skb, NETLINK_CB(cb->skb).portid,
+					    cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					    ML_CMD_TOPO_GET);
+			if (!hdr) {
+				err = -EMSGSIZE;
+				break;
+			}
+			err = ml_nl_put_topo_node(skb, dev, n);
+			if (err) {
+				genlmsg_cancel(skb, hdr);
+				break;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[1] = k;
+		}
+		spin_unlock_bh(&dev->topo.lock);
+		if (err)
+			goto out;
+		cb->args[0] = i + 1;
+		cb->args[1] = 0;
+	}
+	cb->args[0] = ULONG_MAX;
+out:
+	rtnl_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
 static const struct genl_ops ml_genl_ops[] = {
 	{
 		.cmd = ML_CMD_DEV_GET,
@@ -1181,6 +1316,13 @@ static const struct genl_ops ml_genl_ops[] = {
 		.cmd = ML_CMD_PEER_GET,
 		.start = ml_nl_dump_start,
 		.dumpit = ml_nl_peer_get_dumpit,
+		.policy = ml_dev_get_policy,
+		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
+	},
+	{
+		.cmd = ML_CMD_TOPO_GET,
+		.start = ml_nl_dump_start,
+		.dumpit = ml_nl_topo_get_dumpit,
 		.policy = ml_dev_get_policy,
 		.maxattr = ARRAY_SIZE(ml_dev_get_policy) - 1,
 	},

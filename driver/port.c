@@ -24,6 +24,7 @@
 #include "netlink.h"
 #include "port.h"
 #include "qp.h"
+#include "topo.h"
 #include "wire.h"
 
 /* The port bound to @netdev, or NULL (RTNL held). */
@@ -74,6 +75,7 @@ void ml_port_update_link(struct ml_port *port, u8 reason)
 	pr_debug("%s/%u: link %s\n", port->dev->name, port->index,
 		 up ? "up" : "down");
 	ml_nl_notify_port(port, up, reason);
+	ml_topo_changed(port->dev, false);
 }
 
 static int ml_port_check_netdev(struct net_device *netdev,
@@ -256,6 +258,9 @@ void ml_port_remove(struct ml_port *port)
 {
 	struct ml_dev *dev = port->dev;
 
+	/* The last port: withdraw the device's record while it can. */
+	if (dev->num_ports == 1)
+		ml_topo_withdraw(dev);
 	ml_port_unbind(port);
 	if (!dev->num_ports)
 		ml_dev_destroy(dev);

@@ -15,6 +15,7 @@
 #include "discovery.h"
 #include "port.h"
 #include "qp.h"
+#include "topo.h"
 #include "wire.h"
 
 static int ml_rx_check(struct ml_port *port, struct sk_buff *skb,
@@ -47,6 +48,8 @@ static int ml_rx_check(struct ml_port *port, struct sk_buff *skb,
 	case ML_WIRE_DATA:
 	case ML_WIRE_ACK:
 		return ml_qp_rx(port, skb);
+	case ML_WIRE_TOPO:
+		return ml_topo_rx(port, skb, saddr);
 	default:
 		return ML_STAT_DROP_TYPE;
 	}

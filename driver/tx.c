@@ -14,7 +14,7 @@
 #include "wire.h"
 
 /* Allocate a frame with room for the link-layer header in front. */
-static struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len)
+struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len)
 {
 	struct sk_buff *skb;
 

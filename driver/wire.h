@@ -28,6 +28,7 @@ int ml_rx(struct sk_buff *skb, struct net_device *ndev,
 	  struct packet_type *pt, struct net_device *orig_dev);
 int ml_rx_frame(struct ml_port *port, struct sk_buff *skb,
 		const struct in6_addr *saddr, bool ce);
+struct sk_buff *ml_tx_alloc(struct net_device *ndev, unsigned int len);
 struct sk_buff *ml_tx_hello_build(struct ml_port *port, u32 mtu_less);
 void ml_tx_hello(struct ml_port *port);
 int ml_tx_frame(struct ml_port *port, struct sk_buff *skb, const u8 *dst_mac);

@@ -136,6 +136,12 @@ static const char *const stat_names[] = {
 	[ML_STAT_ECN_CWND_CUTS]		= "ecn_cwnd_cuts",
 	[ML_STAT_DROP_UDP_MALFORMED]	= "drop_udp_malformed",
 	[ML_STAT_DROP_UDP_UNKNOWN]	= "drop_udp_unknown",
+	[ML_STAT_TX_TOPO]		= "tx_topo",
+	[ML_STAT_RX_TOPO]		= "rx_topo",
+	[ML_STAT_TOPO_STALE]		= "topo_stale",
+	[ML_STAT_DROP_TOPO_MALFORMED]	= "drop_topo_malformed",
+	[ML_STAT_DROP_TOPO_SPOOF]	= "drop_topo_spoof",
+	[ML_STAT_DROP_TOPO_FULL]	= "drop_topo_full",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == ML_STAT_MAX + 1,
@@ -205,6 +211,14 @@ static const char *const attr_names[] = {
 	[ML_A_PEER_ADDR6]	= "peer-addr6",
 	[ML_A_PEER_LOCAL6]	= "peer-local6",
 	[ML_A_NEIGH_ADDR6]	= "neigh-addr6",
+	[ML_A_TOPO_NODE_ID]	= "topo-node-id",
+	[ML_A_TOPO_SEQ]		= "topo-seq",
+	[ML_A_TOPO_AGE_MS]	= "topo-age-ms",
+	[ML_A_TOPO_LIFETIME_MS]	= "topo-lifetime-ms",
+	[ML_A_TOPO_FLAGS]	= "topo-flags",
+	[ML_A_TOPO_LINK]	= "topo-link",
+	[ML_A_TOPO_EVENT]	= "topo-event",
+	[ML_A_TOPO_NUM_LINKS]	= "topo-num-links",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,
@@ -247,6 +261,19 @@ ML_EXPORT const char *ml_event_name(unsigned int type)
 	case ML_EV_NEIGH_FOUND:	return "neigh_found";
 	case ML_EV_NEIGH_LOST:	return "neigh_lost";
 	case ML_EV_QP_ERROR:	return "qp_error";
+	case ML_EV_TOPO_NODE_JOIN:	return "topo_node_join";
+	case ML_EV_TOPO_NODE_LEAVE:	return "topo_node_leave";
+	case ML_EV_TOPO_LINK_UP:	return "topo_link_up";
+	case ML_EV_TOPO_LINK_DOWN:	return "topo_link_down";
+	}
+	return "unknown";
+}
+
+ML_EXPORT const char *ml_topo_link_kind_name(unsigned int kind)
+{
+	switch (kind) {
+	case ML_TOPO_LINK_ETH:	return "ethernet";
+	case ML_TOPO_LINK_UDP:	return "udp";
 	}
 	return "unknown";
 }

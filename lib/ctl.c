@@ -430,3 +430,43 @@ ML_EXPORT int ml_ctl_peer_list(struct ml_ctl *ctl, const char *dev,
 	return dump(ctl, ML_CMD_PEER_GET, dev, sizeof(**out), fill_peer_entry,
 		    (void **)out, n, "peer show");
 }
+
+/* ---- topology ---- */
+
+static int collect_topo(struct nlmsghdr *nlh, void *arg)
+{
+	struct ml_vec *v = arg;
+	struct ml_topo_node_info *t = ml__vec_push(v);
+
+	if (!t)
+		return -ENOMEM;
+	return ml__fill_topo(nlh, t);
+}
+
+ML_EXPORT int ml_ctl_topology(struct ml_ctl *ctl, const char *dev,
+			      struct ml_topo_node_info **out, size_t *n)
+{
+	struct ml_vec v = { .elem = sizeof(**out) };
+	struct nl_msg *msg;
+	char desc[96];
+	int err;
+
+	snprintf(desc, sizeof(desc), "topo show%s%s", dev ? " " : "", dev ? dev : "");
+	if (!ctl || !out || !n)
+		return ml__fail(-EINVAL, "%s: NULL %s", desc, ctl ? "output pointer" : "handle");
+	*out = NULL;
+	*n = 0;
+	msg = req_new(ctl, ML_CMD_TOPO_GET, NLM_F_DUMP);
+	if (!msg || (dev && nla_put_string(msg, ML_A_DEV_NAME, dev) < 0)) {
+		nlmsg_free(msg);
+		return ml__fail(-ENOMEM, "%s: out of memory", desc);
+	}
+	err = ml__transact(ctl->sk, ctl->cb, msg, collect_topo, &v, desc);
+	if (err < 0) {
+		free(v.data);
+		return err;
+	}
+	*out = v.data;
+	*n = v.n;
+	return (int)v.n;
+}

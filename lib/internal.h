@@ -131,3 +131,7 @@ void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s);
 void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q);
 void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p);
 void ml__fill_peer_entry(struct nlattr **tb, struct ml_peer_entry *p);
+/* A topology record from its message (the ML_A_TOPO_LINK nests repeat). */
+int ml__fill_topo(struct nlmsghdr *nlh, struct ml_topo_node_info *t);
+/* One ML_A_TOPO_LINK nest. */
+void ml__fill_topo_link(struct nlattr *nest, struct ml_topo_link_info *l);

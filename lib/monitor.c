@@ -108,8 +108,44 @@ static uint32_t event_type(uint8_t cmd)
 	case ML_CMD_NEIGH_FOUND_NTF:	return ML_EV_NEIGH_FOUND;
 	case ML_CMD_NEIGH_LOST_NTF:	return ML_EV_NEIGH_LOST;
 	case ML_CMD_QP_ERROR_NTF:	return ML_EV_QP_ERROR;
+	case ML_CMD_TOPO_NTF:		return ML_EV_TOPO_NODE_JOIN; /* refined below */
 	}
 	return ML_EV_NONE;
+}
+
+/* ML_CMD_TOPO_NTF: the event kind, the node and the link, into ev->neigh. */
+static void fill_topo_event(struct nlattr **tb, struct ml_event *ev)
+{
+	struct ml_topo_link_info l;
+	uint8_t kind = tb[ML_A_TOPO_EVENT] && nla_len(tb[ML_A_TOPO_EVENT]) >= 1 ?
+		       nla_get_u8(tb[ML_A_TOPO_EVENT]) : 0;
+	uint32_t node = tb[ML_A_TOPO_NODE_ID] && nla_len(tb[ML_A_TOPO_NODE_ID]) >= 4 ?
+			nla_get_u32(tb[ML_A_TOPO_NODE_ID]) : 0;
+
+	memset(&ev->port, 0, sizeof(ev->port));
+	snprintf(ev->port.dev, sizeof(ev->port.dev), "%s", ev->dev.name);
+	ev->port.dev_index = ev->dev.index;
+	memset(&ev->neigh, 0, sizeof(ev->neigh));
+	snprintf(ev->neigh.dev, sizeof(ev->neigh.dev), "%s", ev->dev.name);
+	ev->neigh.dev_index = ev->dev.index;
+	ev->neigh.origin = node;
+	ev->neigh.node_id = node;
+	switch (kind) {
+	case ML_TOPO_EV_NODE_JOIN:	ev->type = ML_EV_TOPO_NODE_JOIN; break;
+	case ML_TOPO_EV_NODE_LEAVE:	ev->type = ML_EV_TOPO_NODE_LEAVE; break;
+	case ML_TOPO_EV_LINK_UP:	ev->type = ML_EV_TOPO_LINK_UP; break;
+	case ML_TOPO_EV_LINK_DOWN:	ev->type = ML_EV_TOPO_LINK_DOWN; break;
+	default:			ev->type = ML_EV_NONE; break;
+	}
+	if (tb[ML_A_TOPO_LINK]) {
+		ml__fill_topo_link(tb[ML_A_TOPO_LINK], &l);
+		ev->neigh.node_id = l.node_id;
+		ev->neigh.remote_port = l.remote_port;
+		ev->neigh.origin_port = (uint16_t)l.local_port;
+		ev->neigh.kind = l.kind;
+		ev->neigh.state = l.state;
+		ev->neigh.mtu = l.mtu;
+	}
 }
 
 static int queue_msg(struct ml_monitor *mon, struct nlmsghdr *nlh)
@@ -141,6 +177,8 @@ static int queue_msg(struct ml_monitor *mon, struct nlmsghdr *nlh)
 		ml__fill_neigh(tb, &ev->neigh);
 	if (type == ML_EV_QP_ERROR)
 		ml__fill_qp(tb, &ev->qp);
+	if (gh->cmd == ML_CMD_TOPO_NTF)
+		fill_topo_event(tb, ev);
 	return 0;
 }
 

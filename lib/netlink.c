@@ -468,3 +468,43 @@ void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s)
 		s->present |= 1ULL << type;
 	}
 }
+
+void ml__fill_topo_link(struct nlattr *nest, struct ml_topo_link_info *l)
+{
+	struct nlattr *tb[ML_A_TOPO_LINK_MAX + 1];
+
+	memset(l, 0, sizeof(*l));
+	if (nla_parse_nested(tb, ML_A_TOPO_LINK_MAX, nest, NULL) < 0)
+		return;
+	l->node_id = get_u32(tb[ML_A_TOPO_LINK_NODE_ID]);
+	l->local_port = get_u32(tb[ML_A_TOPO_LINK_LOCAL_PORT]);
+	l->remote_port = get_u32(tb[ML_A_TOPO_LINK_REMOTE_PORT]);
+	l->kind = get_u8(tb[ML_A_TOPO_LINK_KIND]);
+	l->state = get_u8(tb[ML_A_TOPO_LINK_STATE]);
+	l->mtu = get_u32(tb[ML_A_TOPO_LINK_MTU]);
+}
+
+int ml__fill_topo(struct nlmsghdr *nlh, struct ml_topo_node_info *t)
+{
+	struct nlattr *tb[ML_A_MAX + 1];
+	struct nlattr *a;
+	int rem;
+
+	if (genlmsg_parse(nlh, 0, tb, ML_A_MAX, NULL) < 0)
+		return -EPROTO;
+	get_str(tb[ML_A_DEV_NAME], t->dev, sizeof(t->dev));
+	t->dev_index = get_u32(tb[ML_A_DEV_INDEX]);
+	t->node_id = get_u32(tb[ML_A_TOPO_NODE_ID]);
+	t->seq = get_u32(tb[ML_A_TOPO_SEQ]);
+	t->age_ms = get_u32(tb[ML_A_TOPO_AGE_MS]);
+	t->lifetime_ms = get_u32(tb[ML_A_TOPO_LIFETIME_MS]);
+	t->flags = get_u32(tb[ML_A_TOPO_FLAGS]);
+	/* The repeated link nests: walk the whole payload. */
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		if (nla_type(a) != ML_A_TOPO_LINK || t->num_links >= ML_LIB_TOPO_LINKS)
+			continue;
+		ml__fill_topo_link(a, &t->links[t->num_links++]);
+	}
+	return 0;
+}

@@ -124,6 +124,16 @@ int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_
 					    "0.1 to 3600", a + 8);
 			continue;
 		}
+		if (!strcmp(a, "--dot")) {
+			o->dot = 1;
+			continue;
+		}
+		if (!strcmp(a, "--png")) {
+			if (i + 1 >= argc || !argv[i + 1][0])
+				return fail(err, errlen, "--png needs a file name");
+			o->png = argv[++i];
+			continue;
+		}
 		if (!strcmp(a, "-c") || !strcmp(a, "--count")) {
 			if (i + 1 >= argc)
 				return fail(err, errlen, "%s needs a count", a);
@@ -149,6 +159,11 @@ int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_
 		return fail(err, errlen, "-o FILE goes with --prometheus");
 	if (has_count && !o->watch)
 		return fail(err, errlen, "-c COUNT goes with --watch");
+	if ((o->dot || o->png) &&
+	    (!npos || arg_matches(pos[0], "topology") || o->prometheus || o->watch || module))
+		return fail(err, errlen, "%s goes with the topo object", o->dot ? "--dot" : "--png");
+	if (o->dot && o->png)
+		return fail(err, errlen, "--dot and --png do not go together");
 	if (o->prometheus && o->watch)
 		return fail(err, errlen, "--prometheus and --watch do not go together");
 	if (o->prometheus || o->watch) {
@@ -192,9 +207,11 @@ int stat_parse_args(int argc, char **argv, struct stat_opts *o, char *err, size_
 		o->obj = OBJ_ALL;
 	else if (!arg_matches(pos[0], "monitor") || !arg_matches(pos[0], "watch"))
 		o->obj = OBJ_MONITOR;
+	else if (!arg_matches(pos[0], "topology"))
+		o->obj = OBJ_TOPO;
 	else
 		return fail(err, errlen, "unknown object \"%s\" "
-			    "(dev, port, neigh, stats, qp, all, monitor)", pos[0]);
+			    "(dev, port, neigh, stats, qp, topo, all, monitor)", pos[0]);
 	i = 1;
 	/* iproute2 habit: "dev show ml0" */
 	if (i < npos && !arg_matches(pos[i], "show") && o->obj != OBJ_MONITOR)

@@ -23,6 +23,7 @@ enum stat_obj {
 	OBJ_ALL,
 	OBJ_MONITOR,
 	OBJ_MODULE,
+	OBJ_TOPO,	/* the whole fabric (flooded topology records) */
 };
 
 struct stat_opts {
@@ -36,6 +37,8 @@ struct stat_opts {
 	int watch;		/* --watch[=SECONDS]: counter rates */
 	double interval;	/* seconds between two snapshots (default 1) */
 	uint32_t count;		/* -c COUNT: reports, 0: until interrupted */
+	int dot;		/* --dot (topo): Graphviz DOT */
+	const char *png;	/* --png FILE (topo): drawn by Graphviz dot */
 };
 
 enum admin_cmd {

@@ -20,6 +20,7 @@
 #include "prom.h"
 #include "show.h"
 #include "snap.h"
+#include "topo.h"
 #include "watch.h"
 
 #ifndef ML_VERSION
@@ -34,8 +35,9 @@ static void usage(FILE *f)
 "       megalink-stat [OPTIONS] --module\n"
 "       megalink-stat --prometheus [-o FILE] [DEV]\n"
 "       megalink-stat [-j] --watch[=SECONDS] [-c COUNT] [DEV]\n"
+"       megalink-stat [-j | --dot | --png FILE] topo [DEV]\n"
 "\n"
-"OBJECT := { dev | port | neigh | stats | qp | all }  (no OBJECT: summary of all)\n"
+"OBJECT := { dev | port | neigh | stats | qp | topo | all }  (no OBJECT: summary of all)\n"
 "  dev      devices: index, node id, timers, capabilities, port count, and\n"
 "           data-plane objects (contexts, PDs, MRs, CQs, QPs, pinned pages)\n"
 "  port     ports: netdev, link state, carrier, MTU, MAC, neighbour count\n"
@@ -44,9 +46,14 @@ static void usage(FILE *f)
 "           reliable transport (data, ACK/NAK, retransmits, timeouts, drops)\n"
 "  qp       queue pairs: state, peer, PSNs, outstanding work, retransmits,\n"
 "           timeouts, NAKs, owner pid, and why an errored QP failed\n"
+"  topo     the whole fabric as each device sees it (link-state records\n"
+"           flooded by every node): nodes, their links (port, kind, state,\n"
+"           MTU), seq, age, reachability; links of this node used by live\n"
+"           QPs are marked in use\n"
 "  all      everything (JSON: one object with the five arrays)\n"
 "  monitor  print events (port up/down, neighbour found/lost, device\n"
-"           new/del, QP error) as they arrive, until interrupted; alias: watch\n"
+"           new/del, QP error, topology node join/leave and link up/down)\n"
+"           as they arrive, until interrupted; alias: watch\n"
 "DEV      only this device (e.g. ml0)\n"
 "\n"
 "OPTIONS:\n"
@@ -64,6 +71,9 @@ static void usage(FILE *f)
 "                  per port otherwise, JSON lines with -j; a counter that\n"
 "                  went backwards (port rebound) shows as reset:NEW\n"
 "  -c, --count N   with --watch: stop after N reports\n"
+"  --dot           with topo: the fabric as a Graphviz DOT graph\n"
+"  --png FILE      with topo: draw it into FILE with Graphviz dot (an error\n"
+"                  if dot is not installed)\n"
 "  -h, --help      this help\n"
 "  -V, --version   version\n"
 "\n"
@@ -71,6 +81,7 @@ static void usage(FILE *f)
 "          megalink-stat qp ml0;  megalink-stat -j monitor;  megalink-stat --module\n"
 "          megalink-stat --prometheus -o /var/lib/node_exporter/megalink.prom\n"
 "          megalink-stat --watch=2 -c 5 ml0\n"
+"          megalink-stat -j topo;  megalink-stat --png pod.png topo\n"
 "See megalink-stat(8).\n", f);
 }
 
@@ -267,6 +278,14 @@ int main(int argc, char **argv)
 		break;
 	case OBJ_QP:
 		r = show_qps(ctl, &out, o.dev);
+		break;
+	case OBJ_TOPO:
+		r = show_topo(ctl, &out, o.dev,
+			      o.png ? TOPO_PNG : o.dot ? TOPO_DOT : TOPO_TEXT, o.png);
+		if (r > 0) {
+			ml_ctl_close(ctl);
+			return 1;
+		}
 		break;
 	default:
 		r = show_all(ctl, &out, o.dev);

@@ -234,6 +234,9 @@ static const struct counter_group {
 			 ML_STAT_TX_ZEROCOPY } },
 	{ "udp", { ML_STAT_RX_ECN_CE, ML_STAT_ECN_CWND_CUTS,
 		   ML_STAT_DROP_UDP_MALFORMED, ML_STAT_DROP_UDP_UNKNOWN } },
+	{ "topology", { ML_STAT_TX_TOPO, ML_STAT_RX_TOPO, ML_STAT_TOPO_STALE,
+			ML_STAT_DROP_TOPO_MALFORMED, ML_STAT_DROP_TOPO_SPOOF,
+			ML_STAT_DROP_TOPO_FULL } },
 };
 
 #define N_GROUPS (sizeof(counter_groups) / sizeof(counter_groups[0]))
@@ -355,7 +358,40 @@ void print_event(struct out *out, const struct ml_event *ev)
 	int port_ev = ev->type == ML_EV_PORT_UP || ev->type == ML_EV_PORT_DOWN;
 	int neigh_ev = ev->type == ML_EV_NEIGH_FOUND || ev->type == ML_EV_NEIGH_LOST;
 	int qp_ev = ev->type == ML_EV_QP_ERROR;
+	int topo_link = ev->type == ML_EV_TOPO_LINK_UP || ev->type == ML_EV_TOPO_LINK_DOWN;
+	int topo_ev = topo_link || ev->type == ML_EV_TOPO_NODE_JOIN ||
+		      ev->type == ML_EV_TOPO_NODE_LEAVE;
 
+	if (topo_ev && out->o.json) {
+		struct jw *w = &out->jw;
+
+		jw_begin_object(w);
+		jw_kstr(w, "event", name);
+		jw_kstr(w, "dev", ev->dev.name);
+		jw_kuint(w, "dev_index", ev->dev.index);
+		jw_kuint(w, "node_id", topo_link ? ev->neigh.origin : ev->neigh.node_id);
+		if (topo_link) {
+			jw_kuint(w, "local_port", ev->neigh.origin_port);
+			jw_kuint(w, "remote_node_id", ev->neigh.node_id);
+			jw_kuint(w, "remote_port", ev->neigh.remote_port);
+			jw_kstr(w, "kind", ml_topo_link_kind_name(ev->neigh.kind));
+			jw_kuint(w, "mtu", ev->neigh.mtu);
+		}
+		jw_end_object(w);
+		jw_end_line(w);
+		return;
+	}
+	if (topo_ev) {
+		fprintf(out->f, "%s dev %s node 0x%08x", name, ev->dev.name,
+			topo_link ? ev->neigh.origin : ev->neigh.node_id);
+		if (topo_link)
+			fprintf(out->f, " port %u -> node 0x%08x port %u %s mtu %u",
+				ev->neigh.origin_port, ev->neigh.node_id,
+				ev->neigh.remote_port,
+				ml_topo_link_kind_name(ev->neigh.kind), ev->neigh.mtu);
+		fputc('\n', out->f);
+		return;
+	}
 	if (out->o.json) {
 		struct jw *w = &out->jw;
 

@@ -152,7 +152,7 @@ struct ml_neigh_info {
 	uint32_t remote_port;		/* its port index */
 	char remote_dev[ML_DEV_NAME_LEN];	/* its device name */
 	uint8_t mac[6];			/* its MAC */
-	uint16_t reserved0;
+	uint16_t origin_port;		/* topology events; was reserved0 */
 	uint64_t caps;			/* its ML_DEV_CAP_* */
 	uint32_t age_ms;		/* since its last HELLO */
 	uint32_t dead_ms;		/* dead interval it asked for */
@@ -166,10 +166,20 @@ struct ml_neigh_info {
 	 * MEGALINK_1.4, was reserved: @family is 0 for an Ethernet neighbour,
 	 * AF_INET for a UDP/IPv4 one (@addr), AF_INET6 for a UDP/IPv6 one,
 	 * whose address is @addr6 (@addr is then 0).
+	 *
+	 * MEGALINK_1.4, topology events (ML_EV_TOPO_*), in what was
+	 * reserved: the record's node (@origin) and, for a link, its port
+	 * (@origin_port, in what was reserved0), the link's kind (enum
+	 * ml_topo_link_kind: 0 ethernet, 1 udp) and state; @node_id and
+	 * @remote_port are then the link's other end, @mtu its MTU.  Zero in
+	 * other events.
 	 */
 	uint8_t addr6[16];
 	uint8_t family;
-	uint8_t reserved1[7];
+	uint8_t kind;
+	uint8_t state;
+	uint8_t reserved1;
+	uint32_t origin;
 };
 
 /* Counters of one port (ML_CMD_STATS_GET). */
@@ -402,6 +412,54 @@ struct ml_qp_info {
  */
 int ml_ctl_qps(struct ml_ctl *ctl, const char *dev, struct ml_qp_info **out, size_t *n);
 
+/* ---- MEGALINK_1.4: the fabric topology ---- */
+
+#define ML_LIB_TOPO_LINKS	64	/* ML_TOPO_MAX_LINKS: links per record */
+
+/* One link of a node's topology record. */
+struct ml_topo_link_info {
+	uint32_t node_id;		/* the node at the other end */
+	uint32_t local_port;		/* port index on the record's node */
+	uint32_t remote_port;		/* port index on the other end */
+	uint8_t kind;			/* 0 ethernet, 1 udp (ml_topo_link_kind_name()) */
+	uint8_t state;			/* enum ml_link_state */
+	uint16_t reserved0;
+	uint32_t mtu;			/* the link's MTU */
+	uint32_t reserved1;
+};
+
+/* struct ml_topo_node_info.flags */
+#define ML_TOPO_NODE_SELF	(1U << 0)	/* the device's own record */
+#define ML_TOPO_NODE_REACHABLE	(1U << 1)	/* reachable from it over up links */
+
+/* A node of the fabric as device @dev sees it (ML_CMD_TOPO_GET). */
+struct ml_topo_node_info {
+	char dev[ML_DEV_NAME_LEN];	/* the local device whose view this is */
+	uint32_t dev_index;
+	uint32_t node_id;		/* the node the record describes */
+	uint32_t seq;			/* the record's sequence number */
+	uint32_t age_ms;		/* since this version was received */
+	uint32_t lifetime_ms;		/* left before it ages out */
+	uint32_t flags;			/* ML_TOPO_NODE_* */
+	uint32_t num_links;		/* entries of @links */
+	uint32_t reserved0;
+	struct ml_topo_link_info links[ML_LIB_TOPO_LINKS];
+	uint64_t reserved[4];
+};
+
+/*
+ * The whole fabric as each device of the caller's network namespace (or
+ * only @dev) sees it: one entry per node record, ordered by device index
+ * and node id; every node that floods its record, not only neighbours.
+ * Returns the count (also in *n); *out is malloc()ed (NULL when 0).
+ * -EOPNOTSUPP from a kernel without ML_CMD_TOPO_GET.
+ */
+int ml_ctl_topology(struct ml_ctl *ctl, const char *dev,
+		    struct ml_topo_node_info **out, size_t *n);
+
+/* "ethernet", "udp"; "unknown" otherwise. */
+const char *ml_topo_link_kind_name(unsigned int kind);
+
 /* ------------------------------------------------------------------ */
 /* Events: the "monitor" multicast group                               */
 /* ------------------------------------------------------------------ */
@@ -417,6 +475,11 @@ enum ml_event_type {
 	ML_EV_NEIGH_FOUND,
 	ML_EV_NEIGH_LOST,
 	ML_EV_QP_ERROR,			/* MEGALINK_1.2: a QP entered ERROR */
+	/* MEGALINK_1.4: the fabric as ev->dev sees it; details in ev->neigh */
+	ML_EV_TOPO_NODE_JOIN,		/* node neigh.node_id became reachable */
+	ML_EV_TOPO_NODE_LEAVE,		/* ... unreachable, withdrawn or aged out */
+	ML_EV_TOPO_LINK_UP,		/* node neigh.origin reports a new link */
+	ML_EV_TOPO_LINK_DOWN,		/* ... no longer reports that link */
 };
 
 struct ml_event {
@@ -436,7 +499,8 @@ struct ml_event {
 };
 
 /* "dev_new", "dev_del", "port_up", "port_down", "neigh_found",
- * "neigh_lost", "qp_error"; "unknown" otherwise. */
+ * "neigh_lost", "qp_error", "topo_node_join", "topo_node_leave",
+ * "topo_link_up", "topo_link_down"; "unknown" otherwise. */
 const char *ml_event_name(unsigned int type);
 
 /* Subscribe to the monitor group in the caller's netns.  The socket is

@@ -802,17 +802,18 @@ START_TEST(test_rnr_wait_survives_ack)
 		 * slow guest: this process did not run for a whole timeout):
 		 * no verdict, as in stale_nak_seq.
 		 */
-		dp_log(NULL, "rnr_wait_survives_ack: %" PRIu64 " timeouts before the fake "
-		       "answered, again", qa.timeouts);
+		dp_log(NULL, "rnr_wait_survives_ack: %llu timeouts before the fake "
+		       "answered, again", (unsigned long long)qa.timeouts);
 		dp_ep_close(&e);
 		close(f.fd);
 		ck_assert_msg(attempt < 3, "the retransmission timer fires every time");
 	}
 	ck_assert_msg(wc.wr_id == 1 && wc.status == ML_WC_SUCCESS,
-		      "first WRITE: wr_id %" PRIu64 " status %u (%s); snd_psn %u snd_una %u, "
-		      "%" PRIu64 " timeouts, %" PRIu64 " retransmits, state %s",
-		      wc.wr_id, wc.status, ml_wc_status_str(wc.status), qa.snd_psn, qa.snd_una,
-		      qa.timeouts, qa.retransmits, ml_qp_state_name(qa.state));
+		      "first WRITE: wr_id %llu status %u (%s); snd_psn %u snd_una %u, "
+		      "%llu timeouts, %llu retransmits, state %s",
+		      (unsigned long long)wc.wr_id, wc.status, ml_wc_status_str(wc.status), qa.snd_psn, qa.snd_una,
+		      (unsigned long long)qa.timeouts, (unsigned long long)qa.retransmits,
+		      ml_qp_state_name(qa.state));
 	/* Nothing in flight now; the next WR must go out once the wait ends. */
 	w.wr_id = 2;
 	ck_assert_int_eq(ml_post_send(e.qp, &w), 0);

@@ -20,6 +20,7 @@
 #include "../../tools/prom.h"
 #include "../../tools/snap.h"
 #include "../../tools/watch.h"
+#include "../../tools/topo.h"
 #include <stdint.h>
 #include <unistd.h>
 
@@ -1477,6 +1478,107 @@ START_TEST(test_stat_args_metrics)
 }
 END_TEST
 
+START_TEST(test_stat_args_topo)
+{
+	struct stat_opts o;
+	char err[256];
+
+	ck_assert_int_eq(STAT(&o, "-j", "topo"), 0);
+	ck_assert_int_eq(o.obj, OBJ_TOPO);
+	ck_assert(o.out.json && !o.dot && !o.png);
+	ck_assert_int_eq(STAT(&o, "--dot", "topology", "ml2"), 0);
+	ck_assert_int_eq(o.obj, OBJ_TOPO);
+	ck_assert(o.dot);
+	ck_assert_str_eq(o.dev, "ml2");
+	ck_assert_int_eq(STAT(&o, "--png", "/tmp/p.png", "topo"), 0);
+	ck_assert_str_eq(o.png, "/tmp/p.png");
+	ck_assert_int_eq(STAT(&o, "--dot", "neigh"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "topo"));
+	ck_assert_int_eq(STAT(&o, "--png"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "file name"));
+	ck_assert_int_eq(STAT(&o, "--dot", "--png", "x", "topo"), -EINVAL);
+	ck_assert_int_eq(STAT(&o, "--dot"), -EINVAL);
+}
+END_TEST
+
+/* Two nodes of ml0's view, a link both report, one QP on it. */
+static void topo_sample(struct topo_view *v, struct ml_topo_node_info n[3],
+			struct ml_qp_info *q)
+{
+	memset(n, 0, 3 * sizeof(*n));
+	memset(q, 0, sizeof(*q));
+	snprintf(n[0].dev, sizeof(n[0].dev), "ml0");
+	n[0].node_id = 1;
+	n[0].flags = ML_TOPO_NODE_SELF | ML_TOPO_NODE_REACHABLE;
+	n[0].num_links = 1;
+	n[0].links[0] = (struct ml_topo_link_info){ .node_id = 2, .local_port = 0,
+		.remote_port = 3, .kind = 0, .state = ML_LINK_UP, .mtu = 1500 };
+	snprintf(n[1].dev, sizeof(n[1].dev), "ml0");
+	n[1].node_id = 2;
+	n[1].flags = ML_TOPO_NODE_REACHABLE;
+	n[1].num_links = 2;
+	n[1].links[0] = (struct ml_topo_link_info){ .node_id = 1, .local_port = 3,
+		.remote_port = 0, .kind = 0, .state = ML_LINK_UP, .mtu = 1500 };
+	n[1].links[1] = (struct ml_topo_link_info){ .node_id = 9, .local_port = 1,
+		.remote_port = 0, .kind = 1, .state = ML_LINK_UP, .mtu = 1472 };
+	snprintf(n[2].dev, sizeof(n[2].dev), "ml0");
+	n[2].node_id = 7;		/* left: unreachable */
+	q->remote_node = 2;
+	q->port_index = 0;
+	q->state = ML_QPS_RTS;
+	v->nodes = n;
+	v->nnodes = 3;
+	v->qps = q;
+	v->nqps = 1;
+}
+
+START_TEST(test_topo_dot)
+{
+	struct ml_topo_node_info n[3];
+	struct topo_view v;
+	struct ml_qp_info q;
+	struct cap c;
+	const char *t;
+
+	topo_sample(&v, n, &q);
+	ck_assert_uint_eq(topo_link_qps(&v, &n[0], &n[0].links[0]), 1);
+	ck_assert_uint_eq(topo_link_qps(&v, &n[1], &n[1].links[0]), 0);
+	cap_open(&c);
+	topo_write_dot(c.f, &v);
+	t = cap_str(&c);
+	ck_assert_ptr_nonnull(strstr(t, "graph megalink {\n"));
+	ck_assert_ptr_nonnull(strstr(t, "subgraph \"cluster_0\""));
+	/* the link both ends report: drawn once, in use */
+	ck_assert_ptr_nonnull(strstr(t, "\"0:00000001\" -- \"0:00000002\" [label=\"0-3 ethernet in use\", color=red"));
+	ck_assert_ptr_null(strstr(t, "\"0:00000002\" -- \"0:00000001\""));
+	/* a link to a node without a record: dashed, the node drawn dotted */
+	ck_assert_ptr_nonnull(strstr(t, "\"0:00000009\" [label=\"0x00000009\\n(no record)\""));
+	ck_assert_ptr_nonnull(strstr(t, "\"0:00000002\" -- \"0:00000009\" [label=\"1-0 udp\", style=dashed]"));
+	ck_assert_ptr_nonnull(strstr(t, "\"0:00000007\" [label=\"0x00000007\", style=dashed, color=gray]"));
+	ck_assert_int_eq(t[strlen(t) - 2], '}');
+	cap_close(&c);
+}
+END_TEST
+
+START_TEST(test_topo_png_without_dot)
+{
+	struct ml_topo_node_info n[3];
+	const char *path = getenv("PATH");
+	char *saved = path ? strdup(path) : NULL;
+	struct topo_view v;
+	struct ml_qp_info q;
+	char err[256];
+
+	topo_sample(&v, n, &q);
+	setenv("PATH", "/nonexistent", 1);
+	ck_assert_int_eq(topo_write_png(&v, "/tmp/never.png", err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "Graphviz"));
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
 	Suite *s = suite_create("tools");
@@ -1505,6 +1607,12 @@ static Suite *tools_suite(void)
 	tcase_add_test(tc, test_admin_args_other);
 	tcase_add_test(tc, test_parse_ms);
 	tcase_add_test(tc, test_stat_args_metrics);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("topo");
+	tcase_add_test(tc, test_stat_args_topo);
+	tcase_add_test(tc, test_topo_dot);
+	tcase_add_test(tc, test_topo_png_without_dot);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("metrics");

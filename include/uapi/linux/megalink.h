@@ -63,6 +63,8 @@ enum ml_cmd {
 	ML_CMD_PEER_ADD,	/* admin: DEV_* + PEER_ADDR [, PEER_LOCAL] */
 	ML_CMD_PEER_DEL,	/* admin: DEV_* + PEER_ADDR */
 	ML_CMD_PEER_GET,	/* dumpit [DEV_INDEX|DEV_NAME] */
+	ML_CMD_TOPO_GET,	/* dumpit [DEV_INDEX|DEV_NAME]: the fabric, per node */
+	ML_CMD_TOPO_NTF,	/* topology change: TOPO_EVENT, TOPO_NODE_ID [, link] */
 
 	__ML_CMD_MAX,
 	ML_CMD_MAX = __ML_CMD_MAX - 1
@@ -126,9 +128,45 @@ enum ml_attr {
 	ML_A_PEER_ADDR6,	/* binary, 16: IPv6 address of a UDP peer */
 	ML_A_PEER_LOCAL6,	/* binary, 16: local IPv6 address to send from */
 	ML_A_NEIGH_ADDR6,	/* binary, 16: a UDP neighbour's IPv6 address */
+	/* topology (ML_CMD_TOPO_GET, ML_CMD_TOPO_NTF) */
+	ML_A_TOPO_NODE_ID,	/* u32, the node whose record this is */
+	ML_A_TOPO_SEQ,		/* u32, its sequence number */
+	ML_A_TOPO_AGE_MS,	/* u32, since the record was stored */
+	ML_A_TOPO_LIFETIME_MS,	/* u32, left before it ages out */
+	ML_A_TOPO_FLAGS,	/* u32, ML_TOPO_F_* */
+	ML_A_TOPO_LINK,		/* nest, enum ml_topo_link_attr; repeated */
+	ML_A_TOPO_EVENT,	/* u8, enum ml_topo_event (ML_CMD_TOPO_NTF) */
+	ML_A_TOPO_NUM_LINKS,	/* u32, links in the record */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
+};
+
+/* ML_A_TOPO_FLAGS */
+#define ML_TOPO_F_SELF		(1U << 0)	/* the dumping device's own record */
+#define ML_TOPO_F_REACHABLE	(1U << 1)	/* reachable from it over the links */
+
+/* Attributes of an ML_A_TOPO_LINK nest. */
+enum ml_topo_link_attr {
+	ML_A_TOPO_LINK_UNSPEC,
+	ML_A_TOPO_LINK_NODE_ID,		/* u32, the neighbour node */
+	ML_A_TOPO_LINK_LOCAL_PORT,	/* u32, port index on the record's node */
+	ML_A_TOPO_LINK_REMOTE_PORT,	/* u32, port index on the neighbour */
+	ML_A_TOPO_LINK_KIND,		/* u8, enum ml_topo_link_kind */
+	ML_A_TOPO_LINK_STATE,		/* u8, enum ml_link_state */
+	ML_A_TOPO_LINK_MTU,		/* u32 */
+
+	__ML_A_TOPO_LINK_MAX,
+	ML_A_TOPO_LINK_MAX = __ML_A_TOPO_LINK_MAX - 1
+};
+
+/* ML_A_TOPO_EVENT of ML_CMD_TOPO_NTF */
+enum ml_topo_event {
+	ML_TOPO_EV_NONE = 0,
+	ML_TOPO_EV_NODE_JOIN = 1,	/* a node became reachable */
+	ML_TOPO_EV_NODE_LEAVE = 2,	/* a node became unreachable or aged out */
+	ML_TOPO_EV_LINK_UP = 3,		/* a record gained a link (ML_A_TOPO_LINK) */
+	ML_TOPO_EV_LINK_DOWN = 4,	/* a record lost a link */
 };
 
 /* ------------------------------------------------------------------ */
@@ -148,6 +186,7 @@ enum ml_wire_type {
 	ML_WIRE_HELLO = 1,
 	ML_WIRE_DATA = 2,
 	ML_WIRE_ACK = 3,
+	ML_WIRE_TOPO = 4,
 };
 
 struct ml_wire_hdr {
@@ -231,6 +270,40 @@ struct ml_wire_ack {
 	__u8 flags;		/* ML_ACK_F_* */
 	__u8 reserved[2];
 	__be32 crc;
+};
+
+/*
+ * TOPO: a node's link-state record, flooded to every node (docs/wire.md
+ * section 7).  hdr.src_node is the sender (the origin or a node that
+ * re-floods it), hdr.dst_node ML_WIRE_NODE_ALL, hdr.len exactly
+ * sizeof(struct ml_wire_topo) + num_links * sizeof(struct ml_wire_topo_link).
+ */
+#define ML_TOPO_MAX_NODES	256	/* records a node stores */
+#define ML_TOPO_MAX_LINKS	64	/* links per record */
+#define ML_TOPO_LIFETIME_MAX_MS	600000U
+
+enum ml_topo_link_kind {
+	ML_TOPO_LINK_ETH = 0,
+	ML_TOPO_LINK_UDP = 1,
+};
+
+struct ml_wire_topo {
+	struct ml_wire_hdr hdr;		/* type ML_WIRE_TOPO */
+	__be32 origin;			/* node id the record describes */
+	__be32 seq;			/* serial: newer replaces older */
+	__be32 lifetime_ms;		/* keep this long; 0: withdrawn */
+	__be16 num_links;		/* 0..ML_TOPO_MAX_LINKS */
+	__be16 flags;			/* must be 0 */
+	/* struct ml_wire_topo_link links[num_links] */
+};
+
+struct ml_wire_topo_link {
+	__be32 node;			/* neighbour node id */
+	__u8 local_port;		/* origin's port index, < ML_MAX_PORTS */
+	__u8 remote_port;		/* neighbour's port index */
+	__u8 kind;			/* enum ml_topo_link_kind */
+	__u8 state;			/* enum ml_link_state */
+	__be32 mtu;			/* path MTU of the link */
 };
 
 /* ------------------------------------------------------------------ */

@@ -81,6 +81,13 @@ enum ml_stat {
 	ML_STAT_ECN_CWND_CUTS,	/* send windows halved for an ECN echo (ACK ECE) */
 	ML_STAT_DROP_UDP_MALFORMED,	/* UDP datagram too short for a megalink header */
 	ML_STAT_DROP_UDP_UNKNOWN,	/* UDP datagram from no configured peer */
+	/* topology flooding (docs/wire.md section 7) */
+	ML_STAT_TX_TOPO,	/* topology records sent (own and re-flooded) */
+	ML_STAT_RX_TOPO,	/* valid topology records received */
+	ML_STAT_TOPO_STALE,	/* valid records not newer than the stored one: ignored */
+	ML_STAT_DROP_TOPO_MALFORMED,	/* bad length, too many links, bad ids */
+	ML_STAT_DROP_TOPO_SPOOF,	/* claims to be ours with a newer seq */
+	ML_STAT_DROP_TOPO_FULL,	/* node table full (ML_TOPO_MAX_NODES) */
 
 	__ML_STAT_MAX,
 	ML_STAT_MAX = __ML_STAT_MAX - 1
