@@ -40,6 +40,8 @@ struct netlink_ext_ack;
  * @peers: UDP peers (struct ml_peer, udp.c) added by address; an RCU list,
  *	changed under RTNL, read under RCU by the HELLO timer and receive
  * @num_peers: length of @peers, at most ML_MAX_PEERS; RTNL
+ * @path_gen: bumped on every change of the ports' link states and
+ *	neighbour tables; QPs resolve their paths again when it moved (path.c)
  */
 struct ml_dev {
 	struct kref ref;
@@ -62,6 +64,7 @@ struct ml_dev {
 	atomic64_t pinned;
 	struct list_head peers;
 	unsigned int num_peers;
+	atomic_t path_gen;
 };
 
 /*

@@ -142,7 +142,7 @@ static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp,
 	    nla_put_u32(skb, ML_A_OWNER_PID, owner) ||
 	    nla_put_u32(skb, ML_A_REMOTE_NODE, qp->remote_node) ||
 	    nla_put_u32(skb, ML_A_REMOTE_QPN, qp->remote_qpn) ||
-	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->port_index) ||
+	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->paths.p[0].port_index) ||
 	    nla_put_u32(skb, ML_A_SND_PSN, qp->snd_nxt) ||
 	    nla_put_u32(skb, ML_A_SND_UNA, qp->snd_una) ||
 	    nla_put_u32(skb, ML_A_RCV_PSN, qp->rcv_nxt) ||

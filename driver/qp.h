@@ -7,6 +7,7 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include "ctx.h"
+#include "path.h"
 
 struct ml_cq;
 struct ml_mr;
@@ -84,10 +85,7 @@ struct ml_qp {
 	bool dying;
 	/* connection */
 	u32 remote_node, remote_qpn;
-	u32 port_index;
-	u64 port_id;			/* the port instance (port->id) */
-	u8 dmac[ETH_ALEN];
-	__be32 udp_daddr;		/* a UDP path's peer; 0: Ethernet */
+	struct ml_paths paths;		/* to remote_node; path.c */
 	__be32 udp_saddr;		/* its source address, 0: the route's */
 	u32 udp_flow;			/* hashed into the UDP source port */
 	u32 pmtu;			/* payload bytes per packet */
@@ -140,7 +138,6 @@ void ml_qp_doorbell(struct ml_qp *qp);
 void ml_qp_error(struct ml_qp *qp, u8 status);
 void ml_qp_kick(struct ml_qp *qp);
 void ml_qp_stat(struct ml_qp *qp, int stat);
-struct ml_port *ml_qp_port(struct ml_qp *qp);
 void ml_qp_dev_gone(struct ml_dev *dev);
 void ml_qp_port_gone(struct ml_dev *dev, u32 port_index);
 void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);
@@ -158,7 +155,8 @@ void ml_qp_timer(struct timer_list *t);
 void ml_qp_rewind(struct ml_qp *qp, u32 psn);
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked);
 void ml_qp_cwnd_loss(struct ml_qp *qp);
-void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome);
+void ml_qp_send_ack(struct ml_qp *qp, struct ml_port *via, u32 psn,
+		     u8 syndrome);
 u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
 		int off, size_t len);
 

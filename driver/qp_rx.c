@@ -20,6 +20,7 @@
 #include "cq.h"
 #include "device.h"
 #include "mr.h"
+#include "path.h"
 #include "port.h"
 #include "qp.h"
 
@@ -317,7 +318,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		}
 		spin_unlock_bh(&qp->lock);
 		if (ack)
-			ml_qp_send_ack(qp, ack_psn, syn);
+			ml_qp_send_ack(qp, port, ack_psn, syn);
 		return ML_STAT_DROP_SEQ;
 	}
 
@@ -352,7 +353,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 	}
 	spin_unlock_bh(&qp->lock);
 	if (ack)
-		ml_qp_send_ack(qp, ack_psn, syn);
+		ml_qp_send_ack(qp, port, ack_psn, syn);
 	return 0;
 }
 
@@ -407,6 +408,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 		qp->swq_head++;
 	}
 	ml_qp_cwnd_grow(qp, psn - qp->snd_una);
+	ml_path_acked(qp, psn);
 	qp->snd_una = psn;
 	/* Acknowledged beyond what we were about to resend: skip it. */
 	if (ml_psn_before(qp->snd_nxt, psn))
@@ -478,6 +480,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 	}
 	s->rd_recv++;
 	ml_qp_cwnd_grow(qp, 1);
+	ml_path_acked(qp, psn + 1);
 	qp->rd_gap = false;
 	qp->snd_una = psn + 1;
 	if (ml_psn_before(qp->snd_nxt, qp->snd_una))
@@ -527,6 +530,7 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 		break;
 	case ML_NAK_SEQ:
 		ml_qp_acked(qp, psn);
+		ml_path_loss(qp, psn, false);
 		ml_qp_rewind(qp, qp->snd_una);
 		ml_qp_cwnd_loss(qp);
 		break;
