@@ -198,6 +198,9 @@ static const char *const attr_names[] = {
 	[ML_A_PEER_LOCAL]	= "peer-local",
 	[ML_A_NEIGH_ADDR]	= "neigh-addr",
 	[ML_A_UDP_PORT]		= "udp-port",
+	[ML_A_NUM_PATHS]	= "num-paths",
+	[ML_A_FAILOVERS]	= "failovers",
+	[ML_A_PATH]		= "path",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

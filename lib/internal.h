@@ -129,4 +129,5 @@ void ml__fill_port(struct nlattr **tb, struct ml_port_info *p);
 void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n);
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s);
 void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q);
+int ml__fill_path(struct nlattr **tb, struct nlattr *nest, struct ml_path_info *p);
 void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p);
