@@ -34,7 +34,8 @@ suites='tests/guest/run-suite.sh:all tests/config/run-suite.sh:newest
 	tests/unit/guest-verbs-smoke.sh:all tests/metrics/run-suite.sh:newest
 	tests/dataplane/run-suite.sh:all tests/bench/perf-smoke.sh:newest
 	plugins/nccl/harness/run.sh:newest tests/coll/run-suite.sh:newest
-	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:all'
+	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:all
+	tests/multipath/run-suite.sh:all'
 case $(uname -r) in
 6.12.*) newest=1 ;;
 *) newest=${ML_GUEST_ALL_SUITES:-0} ;;

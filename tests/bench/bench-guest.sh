@@ -12,6 +12,7 @@
 #   raw        megalink-perf --raw: AF_PACKET ping-pong, the latency floor
 #   memcpy     megalink-perf --memcpy: the copy floor
 #   routed     megalink over UDP and TCP across an IP router (routed.sh)
+#   multipath  two ports striped vs one port, 64 KiB WRITE (multipath.sh)
 #
 # Client on vCPU 0, server on vCPU 1, both nice 19 (a spinning poller must
 # not starve the softirq work on its vCPU).  Every run has a timeout and
@@ -108,12 +109,12 @@ pair() {
 	spid=$!
 	sleep "${BENCH_SERVER_WAIT:-0.5}"
 	read -r _ c0a _ c1a <<<"$(cpu_snap)"
-	vta=$(cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
-	vra=$(cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
+	vta=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
+	vra=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
 	c0 "${cli[@]}" >"$scratch/client.out" 2>&1
 	read -r _ c0b _ c1b <<<"$(cpu_snap)"
-	vtb=$(cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
-	vrb=$(cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
+	vtb=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
+	vrb=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
 	# Servers that serve one run exit by themselves; the rest are stopped.
 	sleep 0.2
 	kill "$spid" 2>/dev/null
@@ -328,6 +329,12 @@ done
 for mtu in $mtus; do
 	routed_case "$mtu"
 done
+
+# The multipath case (issue 12 part 2): 64 KiB WRITE bandwidth with two
+# ports striped, then one port, at the first MTU (tests/bench/multipath.sh).
+# shellcheck source=multipath.sh
+. tests/bench/multipath.sh
+multipath_case "${mtus%% *}"
 rm -rf "$scratch"
 echo "bench: $nrun runs, $nfail failed, $(($(date +%s) - t_start)) s; results in $res"
 # Failed runs are in the results (the report shows them); the bench itself
