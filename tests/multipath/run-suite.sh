@@ -106,10 +106,10 @@ db=$(bindp mpb b0 node-id 0x62)
 	{ bad "bind two ports on each node"; finish; }
 
 # npaths NS DEV NODE: how many of DEV's ports have NODE as a neighbour
+# (text output and grep: python is slow to start on a busy TCG guest)
 npaths() {
-	nsx "$1" "$ml" -j neigh show "$2" | py '
-import json, sys
-print(len({n["port"] for n in json.load(sys.stdin) if n["node_id"] == int(sys.argv[1], 0)}))' "$3"
+	nsx "$1" "$ml" neigh show "$2" |
+		grep -E "node-id $(printf '0x%08x' "$3")( |\$)" | awk '{print $2}' | sort -u | wc -l
 }
 wait_paths() { # wait_paths WANT SECONDS
 	local i
@@ -137,11 +137,13 @@ start_xfer() {
 	local name=$1 mode=$2 size=$3
 	shift 3
 	port=$((port + 1))
-	nsx mpb timeout 300 "$perf" "$mode" -d "$db" -p $port --timeout 60 \
+	# nice: the busy-polling peers must leave the guest's vCPUs to the
+	# commands that cut and restore the links meanwhile.
+	nsx mpb timeout 300 nice -n 19 "$perf" "$mode" -d "$db" -p $port --timeout 60 \
 		>"$out/$name-server.log" 2>&1 &
 	spid=$!
 	sleep 1
-	nsx mpa timeout 300 "$perf" "$mode" -d "$da" -p $port --timeout 60 \
+	nsx mpa timeout 300 nice -n 19 "$perf" "$mode" -d "$da" -p $port --timeout 60 \
 		--verify -s "$size" "$@" 10.73.9.2 \
 		>"$out/$name-client.log" 2>&1 &
 	cpid=$!
@@ -158,25 +160,34 @@ wait_xfer() {
 
 # ---- 2. striping ----
 read -r a0 a1 <<<"$(txf mpa "$da")"
-start_xfer stripe write_bw 64K -n 3000
-sleep 2
-qpj=$(nsx mpa "$ml" -j qp show "$da")
-check "write_bw 64K x3000 verified over two ports" wait_xfer stripe
-read -r b0 b1 <<<"$(txf mpa "$da")"
-echo "tx_frames port0 $a0 -> $b0, port1 $a1 -> $b1"
-# 64K x 3000 at MTU 9000 is about 24000 data frames; each port at least 20 %
-striped() { [ $((b0 - a0)) -gt 4800 ] && [ $((b1 - a1)) -gt 4800 ]; }
-check "both ports' tx_frames rose (striped)" striped
-echo "$qpj" | py 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=1))' | head -60
 qp_paths_ok() {
-	echo "$qpj" | py '
+	py '
 import json, sys
 qs = [q for q in json.load(sys.stdin) if q["state"] == "RTS" and q["remote_node"] == 0x62]
 ok = any(q["num_paths"] == 2 and len(q["paths"]) == 2 and
          all(p["tx_packets"] > 0 for p in q["paths"]) for q in qs)
 sys.exit(0 if ok else 1)'
 }
-check "qp show -j: the QP has 2 paths, both carried packets" qp_paths_ok
+start_xfer stripe write_bw 64K -D 6
+# the QP dump while it runs: 2 paths, both carried packets
+qp_seen=0
+while kill -0 $cpid 2>/dev/null; do
+	qpj=$(nsx mpa "$ml" -j qp show "$da")
+	if echo "$qpj" | qp_paths_ok; then qp_seen=1; break; fi
+	sleep 0.5
+done
+check "write_bw 64K for 6 s verified over two ports" wait_xfer stripe
+read -r b0 b1 <<<"$(txf mpa "$da")"
+echo "tx_frames port0 $a0 -> $b0, port1 $a1 -> $b1"
+# each port carried at least 20 % of the data frames (3000+ at MTU 9000)
+striped() {
+	local d0=$((b0 - a0)) d1=$((b1 - a1))
+	[ $((d0 + d1)) -gt 3000 ] && [ $((d0 * 5)) -gt $((d0 + d1)) ] &&
+		[ $((d1 * 5)) -gt $((d0 + d1)) ]
+}
+check "both ports' tx_frames rose (striped)" striped
+echo "$qpj" | py 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=1))' | head -60
+check "qp show -j: the QP has 2 paths, both carried packets" test $qp_seen = 1
 text_ok() { nsx mpa "$ml" qp show "$da" >/dev/null && nsx mpa "$repo/tools/megalink-stat" qp "$da" >/dev/null; }
 check "qp show / megalink-stat qp (text) run" text_ok
 
@@ -201,29 +212,31 @@ with open(sys.argv[2], "a") as f:
     for q in qs:
         if q["state"] == "ERROR":
             f.write("qp %d: %s\n" % (q["qpn"], q["status"]))' "$fo_file" "$err_file"
-		sleep 0.2
+		sleep 1
 	done
 }
 poller_start() { echo 0 >"$fo_file"; : >"$err_file"; poll_qps & ppid=$!; }
 poller_stop() { kill $ppid 2>/dev/null; wait $ppid 2>/dev/null; }
-start_xfer failover write_bw 64K -D 75
+start_xfer failover write_bw 64K -D 100
 poller_start
 sleep 2
 cut_ok=1
+t_rounds=$(date +%s)
 for round in 1 2 3; do
 	echo "-- round $round: link 0 down"
 	ip -n mpa link set a0 down || cut_ok=0
-	sleep 1.5
+	sleep 1
 	ip -n mpa link set a0 up || cut_ok=0
 	wait_paths 2 10 || { echo "link 0 did not come back"; cut_ok=0; }
-	sleep 1
+	sleep 0.5
 	echo "-- round $round: link 1 deleted"
 	ip -n mpa link del a1 || cut_ok=0
-	sleep 1.5
+	sleep 1
 	mklink 1 || cut_ok=0
 	[ -n "$(bindp mpa a1 dev "$da")" ] && [ -n "$(bindp mpb b1 dev "$db")" ] || cut_ok=0
 	wait_paths 2 10 || { echo "link 1 did not come back"; cut_ok=0; }
-	sleep 1
+	echo "   round $round done at $(($(date +%s) - t_rounds)) s"
+	sleep 0.5
 	kill -0 $cpid 2>/dev/null ||
 		{ echo "the transfer ended before round $round was over: not a mid-transfer test"; cut_ok=0; break; }
 done
@@ -268,7 +281,13 @@ fails_cleanly() {
 }
 check "all links down: the transfer fails (exit $rc, not a hang) in < 60 s" fails_cleanly
 # The QP errors with the retry budget spent (no path), not anything else.
-check "all links down: the QP went to ERROR with retries exceeded" grep -q ': retry count exceeded' "$err_file"
+# The work request fails with the retry budget spent (no path), not
+# anything else: the client says so, or qp show caught the QP in ERROR.
+retry_exc() {
+	grep -q 'retry count exceeded' "$out/alldown-client.log" ||
+		grep -q ': retry count exceeded' "$err_file"
+}
+check "all links down: the work request failed with retries exceeded" retry_exc
 check "all links down: not at once (the retry budget was waited out, >= 3 s)" test $((t1 - t0)) -ge 3
 ip -n mpa link set a0 up
 ip -n mpa link set a1 up
