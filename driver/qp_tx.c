@@ -305,7 +305,9 @@ static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
 	__skb_queue_tail(q, skb);
 	if (zc)
 		ml_qp_stat(qp, ML_STAT_TX_ZEROCOPY);
-	ml_path_sent(qp, pi, r->psn, plen, false);
+	/* Counted, not timed: its PSN is in the peer's sequence space. */
+	qp->paths.p[pi].tx_pkts++;
+	qp->paths.p[pi].tx_bytes += plen;
 
 	r->addr += plen;
 	r->len -= plen;
