@@ -32,8 +32,9 @@ multipath_down() {
 multipath_paths() {
 	local adm=$ML_REPO/tools/megalink _ na nb
 	for _ in $(seq 150); do
-		na=$(ip netns exec bma "$adm" -j neigh show "$MP_DEV_A" 2>/dev/null | grep -c '"node_id": *29')
-		nb=$(ip netns exec bmb "$adm" -j neigh show "$MP_DEV_B" 2>/dev/null | grep -c '"node_id": *28')
+		# text: one line per neighbour (-j is one line for all)
+		na=$(ip netns exec bma "$adm" neigh show "$MP_DEV_A" 2>/dev/null | grep -c 'node-id 0x0000001d')
+		nb=$(ip netns exec bmb "$adm" neigh show "$MP_DEV_B" 2>/dev/null | grep -c 'node-id 0x0000001c')
 		[ "$na" = "$1" ] && [ "$nb" = "$1" ] && return 0
 		sleep 0.1
 	done
