@@ -29,6 +29,7 @@
 #   ML_BENCH_LAT_ITERS    iterations per latency point (default 5000)
 #   ML_BENCH_RUN_TIMEOUT  seconds before a run is killed (default 120)
 #   ML_BENCH_ROUNDS       rounds of the headline runs (default 3; quick: 1)
+#   ML_BENCH_ONLY         "multipath": run only the multipath case
 #   ML_BENCH_RPS          1 (default): each end's receive work on its own
 #                         vCPU, as on two hosts; 0: as the veth comes (link.sh)
 set -u
@@ -244,7 +245,10 @@ loss() { # PERCENT|off
 
 echo "bench: $(uname -r), $(nproc) vCPUs, RPS $LINK_RPS, MTUs $mtus, $secs s per bandwidth point, $lat_iters iterations per latency point"
 first=1
-for mtu in $mtus; do
+# ML_BENCH_ONLY=multipath: that case alone (the others take minutes).
+only=${ML_BENCH_ONLY:-}
+[ "$only" = multipath ] && mtus_main='' || mtus_main=$mtus
+for mtu in $mtus_main; do
 	link_up "$mtu" || { echo "bench: link_up $mtu failed"; exit 1; }
 	[ "$LINK_RXE" = 1 ] || echo "ML-SKIP-NOTE: no soft-RoCE: $LINK_RXE_WHY (the rxe columns will be empty)"
 
@@ -326,7 +330,7 @@ done
 # at every MTU (tests/bench/routed.sh).
 # shellcheck source=routed.sh
 . tests/bench/routed.sh
-for mtu in $mtus; do
+for mtu in $mtus_main; do
 	routed_case "$mtu"
 done
 

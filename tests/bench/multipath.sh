@@ -44,6 +44,12 @@ multipath_paths() {
 multipath_up() {
 	local mtu=$1 adm=$ML_REPO/tools/megalink i
 	multipath_down
+	modprobe veth 2>/dev/null
+	# Loaded by link.sh's link_up, unless the case runs alone.
+	if [ ! -d /sys/module/megalink ]; then
+		"$ML_REPO/tests/harness/ml-load.sh" hello_ms=100 dead_ms=1000 ||
+			{ MP_WHY="the module did not load"; return 1; }
+	fi
 	ip netns add bma && ip netns add bmb || { MP_WHY="ip netns add failed"; return 1; }
 	for i in 0 1; do
 		ip link add ma$i netns bma mtu "$mtu" type veth peer name mb$i netns bmb mtu "$mtu" ||
