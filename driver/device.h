@@ -44,6 +44,8 @@ struct netlink_ext_ack;
  * @num_peers: length of @peers, at most ML_MAX_PEERS; RTNL
  * @topo: the device's view of the fabric (topo.c, locking in topo.h)
  * @topo_bfs: scratch queue of the reachability walk; @topo.lock
+ * @path_gen: bumped on every change of the ports' link states and
+ *	neighbour tables; QPs resolve their paths again when it moved (path.c)
  */
 struct ml_dev {
 	struct kref ref;
@@ -68,6 +70,7 @@ struct ml_dev {
 	unsigned int num_peers;
 	struct ml_topo topo;
 	struct ml_topo_node *topo_bfs[ML_TOPO_MAX_NODES];
+	atomic_t path_gen;
 };
 
 /*

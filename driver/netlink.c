@@ -126,6 +126,59 @@ static int ml_nl_put_dev(struct sk_buff *skb, const struct ml_dev *dev)
 	return 0;
 }
 
+/* The QP's paths, one ML_A_PATH nest each; qp->lock held. */
+static int ml_nl_put_paths(struct sk_buff *skb, const struct ml_qp *qp)
+{
+	const struct ml_paths *ps = &qp->paths;
+	struct ml_port *port;
+	struct nlattr *nest;
+	unsigned int i;
+
+	lockdep_assert_held(&qp->lock);
+	if (nla_put_u32(skb, ML_A_NUM_PATHS, ps->num) ||
+	    nla_put_u64_64bit(skb, ML_A_FAILOVERS, ps->failovers, ML_A_PAD))
+		return -EMSGSIZE;
+	for (i = 0; i < ps->num; i++) {
+		const struct ml_path *p = &ps->p[i];
+
+		nest = nla_nest_start(skb, ML_A_PATH);
+		if (!nest)
+			return -EMSGSIZE;
+		rcu_read_lock();
+		port = rcu_dereference(qp->dev->ports[p->port_index]);
+		if (port && port->id == p->port_id &&
+		    nla_put_string(skb, ML_PATH_A_IFNAME, port->netdev->name)) {
+			rcu_read_unlock();
+			goto cancel;
+		}
+		rcu_read_unlock();
+		if (nla_put_u32(skb, ML_PATH_A_INDEX, i) ||
+		    nla_put_u32(skb, ML_PATH_A_PORT_INDEX, p->port_index) ||
+		    nla_put_u32(skb, ML_PATH_A_REMOTE_PORT, p->remote_port) ||
+		    nla_put(skb, ML_PATH_A_MAC, ETH_ALEN, p->dmac) ||
+		    (p->udp && ipv6_addr_v4mapped(&p->daddr) &&
+		     nla_put_in_addr(skb, ML_PATH_A_ADDR,
+				     p->daddr.s6_addr32[3])) ||
+		    (p->udp && !ipv6_addr_v4mapped(&p->daddr) &&
+		     nla_put_in6_addr(skb, ML_PATH_A_ADDR6, &p->daddr)) ||
+		    nla_put_u32(skb, ML_PATH_A_SRTT_US, p->srtt_us) ||
+		    nla_put_u32(skb, ML_PATH_A_LOSS, p->loss) ||
+		    nla_put_u64_64bit(skb, ML_PATH_A_TX_PACKETS, p->tx_pkts,
+				      ML_PATH_A_PAD) ||
+		    nla_put_u64_64bit(skb, ML_PATH_A_TX_BYTES, p->tx_bytes,
+				      ML_PATH_A_PAD) ||
+		    nla_put_u64_64bit(skb, ML_PATH_A_RETRANSMITS,
+				      p->retransmits, ML_PATH_A_PAD))
+			goto cancel;
+		nla_nest_end(skb, nest);
+	}
+	return 0;
+
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
 /*
  * A QP's state and counters; qp->lock held.  The owner's pid as @ns sees
  * it: 0 when it is not visible there, and without @ns (a notification,
@@ -145,7 +198,7 @@ static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp,
 	    nla_put_u32(skb, ML_A_OWNER_PID, owner) ||
 	    nla_put_u32(skb, ML_A_REMOTE_NODE, qp->remote_node) ||
 	    nla_put_u32(skb, ML_A_REMOTE_QPN, qp->remote_qpn) ||
-	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->port_index) ||
+	    nla_put_u32(skb, ML_A_PORT_INDEX, qp->paths.p[0].port_index) ||
 	    nla_put_u32(skb, ML_A_SND_PSN, qp->snd_nxt) ||
 	    nla_put_u32(skb, ML_A_SND_UNA, qp->snd_una) ||
 	    nla_put_u32(skb, ML_A_RCV_PSN, qp->rcv_nxt) ||
@@ -156,7 +209,7 @@ static int ml_nl_put_qp(struct sk_buff *skb, const struct ml_qp *qp,
 	    nla_put_u64_64bit(skb, ML_A_RNR_NAKS, qp->rnr_naks, ML_A_PAD) ||
 	    nla_put_u64_64bit(skb, ML_A_SEQ_NAKS, qp->seq_naks, ML_A_PAD))
 		return -EMSGSIZE;
-	return 0;
+	return ml_nl_put_paths(skb, qp);
 }
 
 /* The attributes that name a port: device, port index and netdev. */

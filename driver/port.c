@@ -22,6 +22,7 @@
 #include "device.h"
 #include "discovery.h"
 #include "netlink.h"
+#include "path.h"
 #include "port.h"
 #include "qp.h"
 #include "topo.h"
@@ -63,6 +64,8 @@ void ml_port_update_link(struct ml_port *port, u8 reason)
 	bool up = !port->dying && carrier && port->num_neigh > 0;
 
 	lockdep_assert_held(&port->lock);
+	/* Neighbours came or went, or the link changed: QPs look again. */
+	atomic_inc(&port->dev->path_gen);
 	if (up == port->link_up)
 		return;
 	/* Whoever notices first, the cause is reported the same way. */
@@ -275,6 +278,8 @@ static void ml_port_carrier_changed(struct ml_port *port)
 		ml_disc_flush(port);
 	ml_port_update_link(port, ML_REASON_CARRIER);
 	spin_unlock_bh(&port->lock);
+	/* Their QPs move off a lost link now, not at their next timeout. */
+	ml_path_changed(port->dev);
 	/* Say hello at once when the link comes back. */
 	if (ok)
 		ml_disc_kick(port);

@@ -327,60 +327,6 @@ void ml_qp_doorbell(struct ml_qp *qp)
 		ml_qp_tx_now(qp);
 }
 
-/* Where a connection goes: resolved from the neighbour table. */
-struct ml_path {
-	u32 port_index;
-	u64 port_id;
-	u8 dmac[ETH_ALEN];
-	bool udp;		/* a UDP peer, at @daddr */
-	struct in6_addr daddr;
-	u32 pmtu;
-};
-
-/* Find a live neighbour with node id @node on any port of @dev. */
-static int ml_qp_resolve(struct ml_dev *dev, u32 node, struct ml_path *path)
-{
-	int i, err = -EHOSTUNREACH;
-	struct ml_neigh *n;
-	struct ml_port *port;
-	u32 mtu;
-
-	rcu_read_lock();
-	for (i = 0; i < ML_MAX_PORTS && err; i++) {
-		port = rcu_dereference(dev->ports[i]);
-		if (!port)
-			continue;
-		spin_lock_bh(&port->lock);
-		list_for_each_entry(n, &port->neighs, list) {
-			if (n->node_id != node || !port->link_up)
-				continue;
-			path->port_index = i;
-			path->port_id = port->id;
-			ether_addr_copy(path->dmac, n->mac);
-			path->udp = n->udp;
-			path->daddr = n->addr;
-			/*
-			 * The smaller of the two ends' MTUs, if the peer said;
-			 * a UDP peer advertises its MTU less the headers.
-			 */
-			mtu = READ_ONCE(port->netdev->mtu);
-			if (n->udp)
-				mtu -= ml_udp_overhead(&n->addr);
-			if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
-				mtu = n->mtu;
-			/* Too small a path fails the connect (-EMSGSIZE). */
-			path->pmtu = mtu <= sizeof(struct ml_wire_data) ? 0 :
-				     round_down(mtu - sizeof(struct ml_wire_data),
-						64);
-			err = 0;
-			break;
-		}
-		spin_unlock_bh(&port->lock);
-	}
-	rcu_read_unlock();
-	return err;
-}
-
 static u32 ml_qp_flow_seed __read_mostly;
 
 /* Testing only: widen the window between resolving a path and using it. */
@@ -392,47 +338,56 @@ MODULE_PARM_DESC(fault_connect_delay_ms,
 
 int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 {
+	struct ml_path path[ML_MAX_PATHS];
 	struct ml_port *port;
-	struct ml_path path;
 	unsigned int delay;
-	int err;
+	int i, n, live;
+	u32 gen, pmtu;
+	int err = 0;
 
-	err = ml_qp_resolve(qp->dev, c->remote_node, &path);
-	if (err)
-		return err;
-	if (path.pmtu < 256)
-		return -EMSGSIZE;
+	gen = atomic_read(&qp->dev->path_gen);
+	n = ml_path_resolve(qp->dev, c->remote_node, 256, path);
+	if (!n) {
+		/* Reachable, but only through paths that are too small? */
+		return ml_path_resolve(qp->dev, c->remote_node, 0, path) ?
+		       -EMSGSIZE : -EHOSTUNREACH;
+	}
 	delay = READ_ONCE(ml_fault_connect_delay_ms);
 	if (unlikely(delay))
 		msleep(delay);
 
+	spin_lock_bh(&qp->tx_lock);
 	spin_lock_bh(&qp->lock);
 	if (qp->state != ML_QPS_INIT) {
 		err = qp->state == ML_QPS_RTS ? -EISCONN : -EINVAL;
 		goto out;
 	}
 	/*
-	 * The port may have been unbound since it was resolved: an unbind
-	 * clears its slot before ml_qp_port_gone() takes this lock, so a
-	 * port still in its slot here errors this QP when it goes.
+	 * A port may have been unbound since it was resolved: an unbind
+	 * clears its slot before ml_qp_port_gone() takes this lock, so only
+	 * the paths whose port is still in its slot are kept, and they are
+	 * resolved again if anything changed meanwhile (path_gen).
 	 */
 	rcu_read_lock();
-	port = rcu_dereference(qp->dev->ports[path.port_index]);
-	if (!port || port->id != path.port_id)
-		err = -EHOSTUNREACH;
+	for (i = 0, live = 0; i < n; i++) {
+		port = rcu_dereference(qp->dev->ports[path[i].port_index]);
+		if (port && port->id == path[i].port_id)
+			path[live++] = path[i];
+	}
 	rcu_read_unlock();
-	if (err)
+	if (!live) {
+		err = -EHOSTUNREACH;
 		goto out;
-	qp->port_index = path.port_index;
-	WRITE_ONCE(qp->port_id, path.port_id);
-	ether_addr_copy(qp->dmac, path.dmac);
-	qp->udp = path.udp;
-	qp->udp_daddr = path.daddr;
+	}
+	/* One packet size for every path: the smallest. */
+	for (i = 0, pmtu = U32_MAX; i < live; i++)
+		pmtu = min(pmtu, path[i].pmtu);
+	qp->pmtu = pmtu;
+	qp->remote_node = c->remote_node;
+	ml_path_install(qp, path, live, gen);
 	qp->udp_saddr = in6addr_any;
 	qp->udp_flow = jhash_3words(qp->qpn, c->remote_node, c->remote_qpn,
 				    ml_qp_flow_seed);
-	qp->pmtu = path.pmtu;
-	qp->remote_node = c->remote_node;
 	qp->remote_qpn = c->remote_qpn;
 	qp->timeout_ms = c->timeout_ms ?: ML_DEF_TIMEOUT_MS;
 	qp->rto_ms = qp->timeout_ms;
@@ -443,6 +398,7 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	qp->state = ML_QPS_RTS;
 out:
 	spin_unlock_bh(&qp->lock);
+	spin_unlock_bh(&qp->tx_lock);
 	if (!err)
 		ml_qp_kick(qp);
 	return err;
@@ -494,22 +450,23 @@ void ml_qp_destroy(struct ml_qp *qp)
 }
 
 /*
- * Port @port_index of @dev is going away (or, with ML_MAX_PORTS, the
- * whole device): the connected QPs that use it lose their path and go to
- * error at once rather than retrying into nothing; a port bound later in
- * the same slot could lead somewhere else entirely.
+ * Port @port_index of @dev is going away: the QPs that used it move to
+ * their other paths, or wait for one within their retry budget (path.c).
+ * With ML_MAX_PORTS the whole device is going: every QP goes to error.
  */
 void ml_qp_port_gone(struct ml_dev *dev, u32 port_index)
 {
 	struct ml_qp *qp;
 	unsigned long i;
 
+	if (port_index != ML_MAX_PORTS) {
+		ml_path_changed(dev);
+		return;
+	}
 	rcu_read_lock();
 	xa_for_each(&dev->qps, i, qp) {
 		spin_lock_bh(&qp->lock);
-		if (!qp->dying && (port_index == ML_MAX_PORTS ||
-				   (qp->state != ML_QPS_INIT &&
-				    qp->port_index == port_index)))
+		if (!qp->dying)
 			ml_qp_error(qp, ML_WC_RETRY_EXC_ERR);
 		spin_unlock_bh(&qp->lock);
 	}

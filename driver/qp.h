@@ -7,6 +7,7 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include "ctx.h"
+#include "path.h"
 
 struct ml_cq;
 struct ml_mr;
@@ -20,6 +21,7 @@ struct sk_buff;
 #define ML_CWND_INIT		32	/* congestion window at connect */
 #define ML_CWND_MIN		4
 #define ML_ACK_EVERY		16	/* request an ack this often */
+#define ML_REORDER_NAK		32	/* a gap this old is a loss, not a reorder */
 #define ML_MAX_RD		16	/* read responses queued per QP */
 #define ML_TX_BUDGET		64	/* packets per run of the tx work */
 #define ML_DEF_TIMEOUT_MS	100
@@ -84,11 +86,7 @@ struct ml_qp {
 	bool dying;
 	/* connection */
 	u32 remote_node, remote_qpn;
-	u32 port_index;
-	u64 port_id;			/* the port instance (port->id) */
-	u8 dmac[ETH_ALEN];
-	bool udp;			/* a UDP path, to @udp_daddr */
-	struct in6_addr udp_daddr;	/* a UDP path's peer */
+	struct ml_paths paths;		/* to remote_node; path.c */
 	struct in6_addr udp_saddr;	/* its source address, ::: the route's */
 	u32 udp_flow;			/* hashed into the UDP source port */
 	u32 pmtu;			/* payload bytes per packet */
@@ -115,7 +113,10 @@ struct ml_qp {
 	/* responder */
 	u32 rq_cons;
 	u32 rcv_nxt;
+	u32 ooo_max;			/* highest PSN + 1 seen ahead of rcv_nxt */
+	DECLARE_BITMAP(ooo, ML_WINDOW);	/* WRITE PSNs placed ahead, psn % ML_WINDOW */
 	bool nak_sent;
+	bool ooo_off;			/* a fatal NAK went out: place nothing ahead */
 	bool recv_active;
 	u8 resp_error;			/* ML_WC_* of a local receive error */
 	struct ml_recv_wqe rwqe;
@@ -144,7 +145,6 @@ void ml_qp_doorbell(struct ml_qp *qp);
 void ml_qp_error(struct ml_qp *qp, u8 status);
 void ml_qp_kick(struct ml_qp *qp);
 void ml_qp_stat(struct ml_qp *qp, int stat);
-struct ml_port *ml_qp_port(struct ml_qp *qp);
 void ml_qp_dev_gone(struct ml_dev *dev);
 void ml_qp_port_gone(struct ml_dev *dev, u32 port_index);
 void ml_qp_complete_send(struct ml_qp *qp, struct ml_swqe *s, u8 status);
@@ -163,7 +163,8 @@ void ml_qp_rewind(struct ml_qp *qp, u32 psn);
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked);
 void ml_qp_cwnd_loss(struct ml_qp *qp);
 bool ml_qp_ecn_echo(struct ml_qp *qp, u32 acked);
-void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome, u8 flags);
+void ml_qp_send_ack(struct ml_qp *qp, struct ml_port *via, u32 psn,
+		     u8 syndrome, u8 flags);
 u32 ml_wire_crc(const void *hdr, size_t hlen, const struct sk_buff *skb,
 		int off, size_t len);
 

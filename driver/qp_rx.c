@@ -7,9 +7,16 @@
  *
  * Responder rules: a packet with the expected PSN is executed and the PSN
  * advances; a duplicate (older PSN) is acknowledged again (a duplicate
- * READ request is answered again: reads are idempotent); a packet from
- * the future is dropped with one NAK_SEQ per gap.  Data is copied once,
- * from the frame into the registered memory, after the CRC matched.
+ * READ request is answered again: reads are idempotent).  A packet from
+ * the future (within the window) may be a reorder of a QP striped over
+ * several paths (path.c) rather than a loss: a WRITE packet without an
+ * immediate, which changes no receive state, is placed at once and
+ * remembered in qp->ooo, and rcv_nxt skips it when the gap before it is
+ * filled; other packets from the future are dropped.  NAK_SEQ, once per
+ * gap, only when the gap is ML_REORDER_NAK packets old, or when filling a
+ * gap leaves a hole behind a packet that was seen (dropped) ahead.  Data
+ * is copied once, from the frame into the registered memory, after the
+ * CRC matched.
  *
  * Locking: qp.h.  The QP is found under RCU (the receive path runs in an
  * RCU read-side section) and its lock taken; a dying QP is left alone.
@@ -20,6 +27,7 @@
 #include "cq.h"
 #include "device.h"
 #include "mr.h"
+#include "path.h"
 #include "port.h"
 #include "qp.h"
 #include "wire.h"
@@ -277,6 +285,57 @@ static u8 ml_qp_ece(struct ml_qp *qp)
 	return ce ? ML_ACK_F_ECE : 0;
 }
 
+/*
+ * rcv_nxt moves past @n PSNs just executed, then past the WRITE packets
+ * placed ahead of it.  Returns whether it skipped any of those.  Lock held.
+ */
+static bool ml_qp_rcv_advance(struct ml_qp *qp, u32 n)
+{
+	bool skipped = false;
+
+	lockdep_assert_held(&qp->lock);
+	while (n--)
+		clear_bit(qp->rcv_nxt++ % ML_WINDOW, qp->ooo);
+	while (test_and_clear_bit(qp->rcv_nxt % ML_WINDOW, qp->ooo)) {
+		qp->rcv_nxt++;
+		skipped = true;
+	}
+	if (!ml_psn_before(qp->rcv_nxt, qp->ooo_max))
+		qp->ooo_max = qp->rcv_nxt;
+	return skipped;
+}
+
+/*
+ * Responder: @psn is ahead of rcv_nxt.  Place it now if it is a WRITE
+ * packet that needs no receive WR; say whether the gap before it should
+ * be NAKed.  Lock held.
+ */
+static bool ml_qp_ahead(struct ml_qp *qp, const struct ml_wire_data *d,
+			const struct sk_buff *skb, u32 psn, u32 plen)
+{
+	u32 dist = psn - qp->rcv_nxt;
+
+	lockdep_assert_held(&qp->lock);
+	/*
+	 * One path: nothing is reordered, a gap is a loss (and packets
+	 * behind a NAKed one are never placed).  After a NAK that fails the
+	 * requester, nothing more is placed either: the packets behind it
+	 * belong to a request that must change nothing.
+	 */
+	if (dist >= ML_WINDOW || qp->paths.num <= 1 || qp->ooo_off)
+		return true;
+	if (ml_psn_before(qp->ooo_max, psn + 1))
+		qp->ooo_max = psn + 1;
+	if (test_bit(psn % ML_WINDOW, qp->ooo)) {
+		qp->dups++;
+	} else if (d->op == ML_OP_WRITE && !(d->flags & ML_PKT_F_IMM) &&
+		   ml_qp_execute(qp, d, skb, plen) == ML_ACK_OK) {
+		/* (A failure is answered when the packet comes in order.) */
+		set_bit(psn % ML_WINDOW, qp->ooo);
+	}
+	return dist >= ML_REORDER_NAK;
+}
+
 /* Responder side of a data packet; returns a drop reason or 0. */
 static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 			   const struct ml_wire_data *d,
@@ -315,13 +374,15 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 				 */
 				if (npkts &&
 				    ml_psn_before(qp->rcv_nxt, psn + npkts)) {
-					qp->rcv_nxt = psn + npkts;
+					ml_qp_rcv_advance(qp, psn + npkts -
+							  qp->rcv_nxt);
 					qp->nak_sent = false;
 				}
 			}
 			ack = true;
 			ack_psn = qp->rcv_nxt - 1;
-		} else if (!qp->nak_sent) {
+		} else if (ml_qp_ahead(qp, d, skb, psn, plen) &&
+			   !qp->nak_sent) {
 			qp->nak_sent = true;
 			qp->seq_naks++;
 			ack = true;
@@ -331,7 +392,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		flags = ack ? ml_qp_ece(qp) : 0;
 		spin_unlock_bh(&qp->lock);
 		if (ack)
-			ml_qp_send_ack(qp, ack_psn, syn, flags);
+			ml_qp_send_ack(qp, port, ack_psn, syn, flags);
 		return ML_STAT_DROP_SEQ;
 	}
 
@@ -343,19 +404,45 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		syn = ml_qp_execute(qp, d, skb, plen);
 	}
 	if (syn == ML_ACK_OK) {
-		qp->rcv_nxt += npkts;
-		qp->nak_sent = false;
-		/* READ responses are the acknowledgement of a READ. */
-		if (d->op != ML_OP_READ_REQ &&
-		    ((d->flags & ML_PKT_F_ACKREQ) ||
+		bool skipped = ml_qp_rcv_advance(qp, npkts);
+		bool hole;
+
+		qp->ooo_off = false;
+		hole = ml_psn_before(qp->rcv_nxt, qp->ooo_max);
+
+		/*
+		 * Behind a packet seen (and dropped) ahead, one NAK asks for
+		 * the hole at once; no other until rcv_nxt has passed
+		 * everything seen ahead.  (Not after a READ: a NAK beyond it
+		 * would read as its responses lost; the next packet asks.)
+		 */
+		if (!hole) {
+			qp->nak_sent = false;
+		} else if (!qp->nak_sent && d->op != ML_OP_READ_REQ) {
+			qp->nak_sent = true;
+			qp->seq_naks++;
+			ack = true;
+			syn = ML_NAK_SEQ;
+			ack_psn = qp->rcv_nxt;
+		}
+		if (!ack && d->op != ML_OP_READ_REQ &&
+		    (skipped || (d->flags & ML_PKT_F_ACKREQ) ||
 		     ++qp->unacked >= ML_ACK_EVERY)) {
+			/*
+			 * READ responses are the acknowledgement of a READ
+			 * (an ack beyond it would read as responses lost);
+			 * packets placed ahead are acknowledged with the one
+			 * that filled the gap before them.
+			 */
 			qp->unacked = 0;
 			ack = true;
-			ack_psn = psn;
+			ack_psn = qp->rcv_nxt - 1;
 		}
 	} else {
 		ack = true;
 		ack_psn = psn;
+		if (syn != ML_NAK_RNR)
+			qp->ooo_off = true;
 		if (syn == ML_NAK_RNR) {
 			qp->rnr_naks++;
 			ml_stat_inc(port, ML_STAT_RNR_NAKS);
@@ -367,7 +454,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 	flags = ack ? ml_qp_ece(qp) : 0;
 	spin_unlock_bh(&qp->lock);
 	if (ack)
-		ml_qp_send_ack(qp, ack_psn, syn, flags);
+		ml_qp_send_ack(qp, port, ack_psn, syn, flags);
 	return 0;
 }
 
@@ -422,6 +509,7 @@ static bool ml_qp_acked(struct ml_qp *qp, u32 psn)
 		qp->swq_head++;
 	}
 	ml_qp_cwnd_grow(qp, psn - qp->snd_una);
+	ml_path_acked(qp, psn);
 	qp->snd_una = psn;
 	/* Acknowledged beyond what we were about to resend: skip it. */
 	if (ml_psn_before(qp->snd_nxt, psn))
@@ -493,6 +581,7 @@ static int ml_qp_read_resp(struct ml_qp *qp, const struct ml_wire_data *d,
 	}
 	s->rd_recv++;
 	ml_qp_cwnd_grow(qp, 1);
+	ml_path_acked(qp, psn + 1);
 	qp->rd_gap = false;
 	qp->snd_una = psn + 1;
 	if (ml_psn_before(qp->snd_nxt, qp->snd_una))
@@ -544,6 +633,7 @@ static int ml_qp_ack(struct ml_qp *qp, const struct ml_wire_ack *a)
 		break;
 	case ML_NAK_SEQ:
 		ml_qp_acked(qp, psn);
+		ml_path_loss(qp, psn, false);
 		ml_qp_rewind(qp, qp->snd_una);
 		ml_qp_cwnd_loss(qp);
 		break;

@@ -30,6 +30,7 @@
 
 #include "device.h"
 #include "mr.h"
+#include "path.h"
 #include "port.h"
 #include "qp.h"
 #include "udp.h"
@@ -37,6 +38,9 @@
 
 /* Payloads at least this long are attached rather than copied. */
 #define ML_ZC_MIN	1024
+
+/* The path a built frame goes out on, until it is handed to the netdev. */
+#define ML_SKB_PATH(skb)	(*(u8 *)(skb)->cb)
 
 bool ml_tx_inline = true;
 module_param_named(tx_inline, ml_tx_inline, bool, 0644);
@@ -169,9 +173,9 @@ static bool ml_zerocopy(const struct net_device *ndev, u32 plen)
 	       2 * ML_MAX_SGE + DIV_ROUND_UP(plen, PAGE_SIZE) <= MAX_SKB_FRAGS;
 }
 
-/* Build the next packet of swq_send into @q; qp->lock held. */
+/* Build the next packet of swq_send for path @pi into @q; qp->lock held. */
 static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
-			   struct sk_buff_head *q)
+			   unsigned int pi, struct sk_buff_head *q)
 {
 	struct ml_swqe *s = &qp->swq[qp->swq_send & (qp->sq_size - 1)];
 	const struct ml_send_wqe *w = &s->wqe;
@@ -246,9 +250,11 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 	}
 	d->flags = flags;
 	ml_pkt_seal(skb);
+	ML_SKB_PATH(skb) = pi;
 	__skb_queue_tail(q, skb);
 	if (zc)
 		ml_qp_stat(qp, ML_STAT_TX_ZEROCOPY);
+	ml_path_sent(qp, pi, psn, plen, ml_psn_before(psn, qp->snd_max));
 
 	if (ml_psn_before(psn, qp->snd_max)) {
 		qp->retransmits++;
@@ -271,9 +277,9 @@ drop:
 	return -ENOMEM;
 }
 
-/* One READ response packet into @q; qp->lock held. */
+/* One READ response packet for path @pi into @q; qp->lock held. */
 static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
-			    struct sk_buff_head *q)
+			    unsigned int pi, struct sk_buff_head *q)
 {
 	struct ml_rresp *r = &qp->rresp[qp->rresp_head % ML_MAX_RD];
 	u32 plen = min(r->len, r->pmtu);
@@ -299,9 +305,13 @@ static int ml_qp_build_resp(struct ml_qp *qp, struct net_device *ndev,
 		return -ENOMEM;
 	}
 	ml_pkt_seal(skb);
+	ML_SKB_PATH(skb) = pi;
 	__skb_queue_tail(q, skb);
 	if (zc)
 		ml_qp_stat(qp, ML_STAT_TX_ZEROCOPY);
+	/* Counted, not timed: its PSN is in the peer's sequence space. */
+	qp->paths.p[pi].tx_pkts++;
+	qp->paths.p[pi].tx_bytes += plen;
 
 	r->addr += plen;
 	r->len -= plen;
@@ -472,37 +482,62 @@ static void ml_qp_tx_refused(struct ml_qp *qp, u32 psn)
 
 /* To the QP's peer over Ethernet or, on a UDP path, in UDP. */
 static int ml_qp_tx_frame(struct ml_qp *qp, struct ml_port *port,
+			  const u8 *dmac, const struct in6_addr *daddr,
 			  struct sk_buff *skb)
 {
-	if (qp->udp)
-		return ml_udp_xmit(port, skb, &qp->udp_saddr, &qp->udp_daddr,
+	if (daddr)
+		return ml_udp_xmit(port, skb, &qp->udp_saddr, daddr,
 				   qp->udp_flow);
-	return ml_tx_frame(port, skb, qp->dmac);
+	return ml_tx_frame(port, skb, dmac);
 }
 
-static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
-		       struct sk_buff_head *q)
+/*
+ * Hand the built frames to their paths' netdevs, in PSN order.  tx_lock
+ * held, so the paths' addressing is stable (path.h); RCU read lock held.
+ */
+static void ml_qp_xmit(struct ml_qp *qp, struct sk_buff_head *q)
 {
 	const struct ml_wire_data *d;
+	const struct ml_path *p;
+	struct ml_port *port;
 	struct sk_buff *skb;
 	bool request;
 	u32 psn;
 
 	while ((skb = __skb_dequeue(q))) {
+		port = ml_path_port(qp, ML_SKB_PATH(skb));
 		if (!port) {
+			/* Lost since it was built: resent after the rewind. */
 			kfree_skb(skb);
 			continue;
 		}
+		p = &qp->paths.p[ML_SKB_PATH(skb)];
 		d = (const struct ml_wire_data *)skb->data;
 		request = d->hdr.type == ML_WIRE_DATA &&
 			  d->op != ML_OP_READ_RESP;
 		psn = ntohl(d->psn);
-		if (!ml_qp_tx_frame(qp, port, skb) || !request)
+		if (!ml_qp_tx_frame(qp, port, p->dmac,
+				    p->udp ? &p->daddr : NULL, skb) ||
+		    !request)
 			continue;
 		/* The rest would be refused too. */
 		__skb_queue_purge(q);
 		ml_qp_tx_refused(qp, psn);
 	}
+}
+
+/* The paths that have a usable port now, as a mask.  RCU read lock held. */
+static u32 ml_qp_path_mask(struct ml_qp *qp, struct ml_port **ports)
+{
+	unsigned int i;
+	u32 mask = 0;
+
+	for (i = 0; i < qp->paths.num; i++) {
+		ports[i] = ml_path_port(qp, i);
+		if (ports[i])
+			mask |= BIT(i);
+	}
+	return mask;
 }
 
 /*
@@ -511,33 +546,34 @@ static void ml_qp_xmit(struct ml_qp *qp, struct ml_port *port,
  */
 static void ml_qp_tx_run(struct ml_qp *qp)
 {
-	struct net_device *ndev = NULL;
+	struct ml_port *ports[ML_MAX_PATHS];
 	struct sk_buff_head q;
-	struct ml_port *port;
-	int n = 0, err = 0;
+	int n = 0, err = 0, pi = 0;
+	u32 mask = 0;
 
 	lockdep_assert_held(&qp->tx_lock);
 	__skb_queue_head_init(&q);
+	ml_path_refresh(qp);
 	rcu_read_lock();
 	spin_lock_bh(&qp->lock);
 	if (qp->cq_overrun && !qp->dying)
 		ml_qp_error(qp, ML_WC_CQ_OVERRUN_ERR);
 	if (qp->dying || qp->state != ML_QPS_RTS)
 		goto unlock;
-	port = ml_qp_port(qp);
-	if (port)
-		ndev = port->netdev;
+	mask = ml_qp_path_mask(qp, ports);
 
-	while (ndev && n < ML_TX_BUDGET &&
-	       qp->rresp_head != qp->rresp_tail &&
-	       !(err = ml_qp_build_resp(qp, ndev, &q)))
+	while (n < ML_TX_BUDGET && qp->rresp_head != qp->rresp_tail &&
+	       (pi = ml_path_next(qp, mask)) >= 0 &&
+	       !(err = ml_qp_build_resp(qp, ports[pi]->netdev, pi, &q)))
 		n++;
 
 	ml_qp_fetch(qp);
-	while (!err && ndev && n < ML_TX_BUDGET && qp->state == ML_QPS_RTS &&
+	while (!err && pi >= 0 && n < ML_TX_BUDGET &&
+	       qp->state == ML_QPS_RTS &&
 	       !qp->rnr_wait && qp->swq_send != qp->swq_tail &&
 	       qp->snd_nxt - qp->snd_una < qp->cwnd &&
-	       !(err = ml_qp_build_req(qp, ndev, &q)))
+	       (pi = ml_path_next(qp, mask)) >= 0 &&
+	       !(err = ml_qp_build_req(qp, ports[pi]->netdev, pi, &q)))
 		n++;
 	if (err == -ENOMEM && qp->state == ML_QPS_RTS) {
 		/*
@@ -547,6 +583,20 @@ static void ml_qp_tx_run(struct ml_qp *qp)
 		 */
 		qp->tx_blocked = true;
 		mod_timer(&qp->timer, jiffies + 1);
+	} else if (!mask && qp->state == ML_QPS_RTS && !qp->rnr_wait &&
+		   (qp->swq_send != qp->swq_tail ||
+		    qp->rresp_head != qp->rresp_tail ||
+		    qp->snd_nxt != qp->snd_una)) {
+		/*
+		 * No path to the peer: look again soon, and let every
+		 * timeout without one cost a retry (ml_qp_timer()), so that
+		 * a peer that stays unreachable errors the QP in the time
+		 * a silent one would.
+		 */
+		qp->tx_blocked = true;
+		if (!qp->blocked_since)
+			qp->blocked_since = jiffies ?: 1;
+		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(10));
 	} else if (qp->snd_nxt != qp->snd_una && !timer_pending(&qp->timer)) {
 		mod_timer(&qp->timer, jiffies + msecs_to_jiffies(qp->rto_ms));
 	}
@@ -555,7 +605,7 @@ static void ml_qp_tx_run(struct ml_qp *qp)
 		ml_qp_kick(qp);
 unlock:
 	spin_unlock_bh(&qp->lock);
-	ml_qp_xmit(qp, ndev ? port : NULL, &q);
+	ml_qp_xmit(qp, &q);
 	rcu_read_unlock();
 }
 
@@ -591,6 +641,7 @@ void ml_qp_rewind(struct ml_qp *qp, u32 psn)
 	u32 i;
 
 	lockdep_assert_held(&qp->lock);
+	ml_path_rtt_reset(qp);
 	for (i = qp->swq_head; i != qp->swq_tail; i++) {
 		struct ml_swqe *s = &qp->swq[i & (qp->sq_size - 1)];
 
@@ -633,6 +684,8 @@ void ml_qp_timer(struct timer_list *t)
 		goto out;
 	qp->timeouts++;
 	ml_qp_stat(qp, ML_STAT_TIMEOUTS);
+	if (!due)
+		ml_path_loss(qp, qp->snd_una, true);
 	if (++qp->retries > qp->retry_cnt) {
 		struct ml_swqe *s = &qp->swq[qp->swq_head & (qp->sq_size - 1)];
 
@@ -654,38 +707,51 @@ out:
 		ml_qp_kick(qp);
 }
 
-/*
- * The port the QP was connected through, or NULL when it is gone (a port
- * bound later into the same slot is another port).  RCU read lock held.
- */
-struct ml_port *ml_qp_port(struct ml_qp *qp)
-{
-	struct ml_port *port = rcu_dereference(qp->dev->ports[qp->port_index]);
-
-	return port && port->id == READ_ONCE(qp->port_id) ? port : NULL;
-}
-
-/* Count @stat on the QP's port, if it still has one.  Any context. */
+/* Count @stat on the QP's primary path's port, if it has one.  Any context. */
 void ml_qp_stat(struct ml_qp *qp, int stat)
 {
 	struct ml_port *port;
 
 	rcu_read_lock();
-	port = ml_qp_port(qp);
+	port = ml_path_port(qp, 0);
 	if (port)
 		ml_stat_inc(port, stat);
 	rcu_read_unlock();
 }
 
-/* An ACK or NAK for @psn with ML_ACK_F_* @flags, sent at once from any context. */
-void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome, u8 flags)
+/*
+ * An ACK or NAK for @psn, sent at once from any context but under
+ * qp->lock: back through @via (the port the packet came in on) when a
+ * path leads there, else on any path.  @flags: ML_ACK_F_*.
+ */
+void ml_qp_send_ack(struct ml_qp *qp, struct ml_port *via, u32 psn,
+		    u8 syndrome, u8 flags)
 {
+	struct ml_port *port = NULL;
 	struct ml_wire_ack *a;
-	struct ml_port *port;
 	struct sk_buff *skb;
+	u8 dmac[ETH_ALEN];
+	struct in6_addr daddr;
+	bool udp = false;
+	unsigned int i;
 
 	rcu_read_lock();
-	port = ml_qp_port(qp);
+	spin_lock_bh(&qp->lock);
+	for (i = 0; i < qp->paths.num; i++) {
+		struct ml_port *pp = ml_path_port(qp, i);
+
+		if (!pp)
+			continue;
+		if (!port || pp == via) {
+			port = pp;
+			ether_addr_copy(dmac, qp->paths.p[i].dmac);
+			udp = qp->paths.p[i].udp;
+			daddr = qp->paths.p[i].daddr;
+		}
+		if (pp == via)
+			break;
+	}
+	spin_unlock_bh(&qp->lock);
 	if (!port)
 		goto out;
 	skb = ml_pkt_alloc(port->netdev, sizeof(*a), 0);
@@ -700,7 +766,7 @@ void ml_qp_send_ack(struct ml_qp *qp, u32 psn, u8 syndrome, u8 flags)
 	a->flags = flags;
 	a->crc = htonl(ml_wire_crc(a, sizeof(*a), skb, 0, 0));
 	ml_stat_inc(port, syndrome ? ML_STAT_TX_NAK : ML_STAT_TX_ACK);
-	ml_qp_tx_frame(qp, port, skb);
+	ml_qp_tx_frame(qp, port, dmac, udp ? &daddr : NULL, skb);
 out:
 	rcu_read_unlock();
 }

@@ -219,6 +219,9 @@ static const char *const attr_names[] = {
 	[ML_A_TOPO_LINK]	= "topo-link",
 	[ML_A_TOPO_EVENT]	= "topo-event",
 	[ML_A_TOPO_NUM_LINKS]	= "topo-num-links",
+	[ML_A_NUM_PATHS]	= "num-paths",
+	[ML_A_FAILOVERS]	= "failovers",
+	[ML_A_PATH]		= "path",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

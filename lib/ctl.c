@@ -164,6 +164,58 @@ ML_EXPORT int ml_ctl_qps(struct ml_ctl *ctl, const char *dev,
 		    (void **)out, n, "qp show");
 }
 
+/* Every ML_A_PATH nest of every QP message: one entry each. */
+static int collect_paths(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[ML_A_MAX + 1], *a;
+	struct collect *c = arg;
+	struct genlmsghdr *g = nlmsg_data(nlh);
+	void *slot;
+	int rem, err;
+
+	if (genlmsg_parse(nlh, 0, tb, ML_A_MAX, NULL) < 0)
+		return -EPROTO;
+	nla_for_each_attr(a, genlmsg_attrdata(g, 0), genlmsg_attrlen(g, 0), rem) {
+		if (nla_type(a) != ML_A_PATH)
+			continue;
+		slot = ml__vec_push(&c->v);
+		if (!slot)
+			return -ENOMEM;
+		err = ml__fill_path(tb, a, slot);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+ML_EXPORT int ml_ctl_paths(struct ml_ctl *ctl, const char *dev,
+			   struct ml_path_info **out, size_t *n)
+{
+	struct collect c = { .v = { .elem = sizeof(**out) } };
+	char desc[96];
+	struct nl_msg *msg;
+	int err;
+
+	snprintf(desc, sizeof(desc), "qp paths%s%s", dev ? " " : "", dev ? dev : "");
+	if (!ctl || !out || !n)
+		return ml__fail(-EINVAL, "%s: NULL %s", desc, ctl ? "output pointer" : "handle");
+	*out = NULL;
+	*n = 0;
+	msg = req_new(ctl, ML_CMD_QP_GET, NLM_F_DUMP);
+	if (!msg || (dev && nla_put_string(msg, ML_A_DEV_NAME, dev) < 0)) {
+		nlmsg_free(msg);
+		return ml__fail(-ENOMEM, "%s: out of memory", desc);
+	}
+	err = ml__transact(ctl->sk, ctl->cb, msg, collect_paths, &c, desc);
+	if (err < 0) {
+		free(c.v.data);
+		return err;
+	}
+	*out = c.v.data;
+	*n = c.v.n;
+	return (int)c.v.n;
+}
+
 /* ---- single objects ---- */
 
 struct one {

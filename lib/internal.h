@@ -129,6 +129,7 @@ void ml__fill_port(struct nlattr **tb, struct ml_port_info *p);
 void ml__fill_neigh(struct nlattr **tb, struct ml_neigh_info *n);
 void ml__fill_stats(struct nlattr **tb, struct ml_port_stats *s);
 void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q);
+int ml__fill_path(struct nlattr **tb, struct nlattr *nest, struct ml_path_info *p);
 void ml__fill_peer(struct nlattr **tb, struct ml_peer_info *p);
 void ml__fill_peer_entry(struct nlattr **tb, struct ml_peer_entry *p);
 /* A topology record from its message (the ML_A_TOPO_LINK nests repeat). */

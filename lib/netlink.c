@@ -380,6 +380,38 @@ void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q)
 	q->timeouts = get_u64(tb[ML_A_TIMEOUTS]);
 	q->rnr_naks = get_u64(tb[ML_A_RNR_NAKS]);
 	q->seq_naks = get_u64(tb[ML_A_SEQ_NAKS]);
+	q->num_paths = get_u32(tb[ML_A_NUM_PATHS]);
+	q->failovers = get_u64(tb[ML_A_FAILOVERS]);
+}
+
+/* One ML_A_PATH nest of a QP message into @p (dev and qpn from @tb). */
+int ml__fill_path(struct nlattr **tb, struct nlattr *nest, struct ml_path_info *p)
+{
+	struct nlattr *pt[ML_PATH_A_MAX + 1];
+
+	if (nla_parse_nested(pt, ML_PATH_A_MAX, nest, NULL) < 0)
+		return -EPROTO;
+	get_str(tb[ML_A_DEV_NAME], p->dev, sizeof(p->dev));
+	p->dev_index = get_u32(tb[ML_A_DEV_INDEX]);
+	p->qpn = get_u32(tb[ML_A_QPN]);
+	p->path_index = get_u32(pt[ML_PATH_A_INDEX]);
+	p->port_index = get_u32(pt[ML_PATH_A_PORT_INDEX]);
+	get_str(pt[ML_PATH_A_IFNAME], p->ifname, sizeof(p->ifname));
+	p->remote_port = get_u32(pt[ML_PATH_A_REMOTE_PORT]);
+	get_mac(pt[ML_PATH_A_MAC], p->mac);
+	p->addr = pt[ML_PATH_A_ADDR] ? nla_get_u32(pt[ML_PATH_A_ADDR]) : 0;
+	if (pt[ML_PATH_A_ADDR6] && nla_len(pt[ML_PATH_A_ADDR6]) == 16) {
+		memcpy(p->addr6, nla_data(pt[ML_PATH_A_ADDR6]), 16);
+		p->family = AF_INET6;
+	} else if (p->addr) {
+		p->family = AF_INET;
+	}
+	p->srtt_us = get_u32(pt[ML_PATH_A_SRTT_US]);
+	p->loss = get_u32(pt[ML_PATH_A_LOSS]);
+	p->tx_packets = get_u64(pt[ML_PATH_A_TX_PACKETS]);
+	p->tx_bytes = get_u64(pt[ML_PATH_A_TX_BYTES]);
+	p->retransmits = get_u64(pt[ML_PATH_A_RETRANSMITS]);
+	return 0;
 }
 
 void ml__fill_port(struct nlattr **tb, struct ml_port_info *p)

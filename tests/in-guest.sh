@@ -14,6 +14,7 @@
 #   tests/routed/run-suite.sh        UDP/IPv4 peers across a router (pods in netns)
 #   tests/routed6/run-suite.sh       UDP/IPv6 peers across a router, ECN, UDP drops
 #   tests/topo/run-suite.sh          the fabric topology view (link-state flooding, 4-node ring)
+#   tests/multipath/run-suite.sh     striping and failover over two veth pairs
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 #
@@ -37,7 +38,8 @@ suites='tests/guest/run-suite.sh:all tests/config/run-suite.sh:newest
 	tests/dataplane/run-suite.sh:all tests/bench/perf-smoke.sh:newest
 	plugins/nccl/harness/run.sh:newest tests/coll/run-suite.sh:newest
 	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:all
-	tests/routed6/run-suite.sh:all tests/topo/run-suite.sh:all'
+	tests/routed6/run-suite.sh:all tests/topo/run-suite.sh:all
+	tests/multipath/run-suite.sh:all'
 case $(uname -r) in
 6.12.*) newest=1 ;;
 *) newest=${ML_GUEST_ALL_SUITES:-0} ;;

@@ -144,6 +144,47 @@ void json_qp_fields(struct jw *w, const struct ml_qp_info *q)
 	jw_kuint(w, "timeouts", q->timeouts);
 	jw_kuint(w, "rnr_naks", q->rnr_naks);
 	jw_kuint(w, "seq_naks", q->seq_naks);
+	jw_kuint(w, "num_paths", q->num_paths);
+	jw_kuint(w, "failovers", q->failovers);
+}
+
+static void json_path_fields(struct jw *w, const struct ml_path_info *p)
+{
+	char mac[18], a[INET6_ADDRSTRLEN];
+
+	format_mac(mac, p->mac);
+	jw_kuint(w, "path", p->path_index);
+	jw_kuint(w, "port", p->port_index);
+	jw_kstr(w, "ifname", p->ifname);
+	jw_kuint(w, "remote_port", p->remote_port);
+	jw_kstr(w, "mac", mac);
+	if (p->family == AF_INET6)
+		jw_kstr(w, "addr", inet_ntop(AF_INET6, p->addr6, a, sizeof(a)));
+	else if (p->addr)
+		jw_kstr(w, "addr", inet_ntop(AF_INET, &p->addr, a, sizeof(a)));
+	jw_kuint(w, "srtt_us", p->srtt_us);
+	jw_kuint(w, "loss", p->loss);
+	jw_kuint(w, "tx_packets", p->tx_packets);
+	jw_kuint(w, "tx_bytes", p->tx_bytes);
+	jw_kuint(w, "retransmits", p->retransmits);
+}
+
+/* "  path 0 port ml0/1 ifname va1 remote-port 1 srtt 180us ..." */
+static void text_path(FILE *f, const struct ml_path_info *p)
+{
+	char mac[18], a[INET6_ADDRSTRLEN];
+
+	format_mac(mac, p->mac);
+	fprintf(f, "    path %u port %s/%u ifname %s remote-port %u mac %s",
+		p->path_index, p->dev, p->port_index,
+		p->ifname[0] ? p->ifname : "?", p->remote_port, mac);
+	if (p->family == AF_INET6)
+		fprintf(f, " udp %s", inet_ntop(AF_INET6, p->addr6, a, sizeof(a)));
+	else if (p->addr)
+		fprintf(f, " udp %s", inet_ntop(AF_INET, &p->addr, a, sizeof(a)));
+	fprintf(f, " srtt %uus loss %u tx-packets %" PRIu64 " tx-bytes %" PRIu64
+		" retransmits %" PRIu64 "\n", p->srtt_us, p->loss, p->tx_packets,
+		p->tx_bytes, p->retransmits);
 }
 
 /* ---- text ---- */
@@ -203,10 +244,11 @@ static void text_qp(FILE *f, const struct ml_qp_info *q)
 	fprintf(f, "qp %s/%u state %s peer node 0x%08x qpn %u port %u "
 		"snd-psn %u snd-una %u rcv-psn %u outstanding %u "
 		"retransmits %" PRIu64 " timeouts %" PRIu64 " rnr-naks %" PRIu64
-		" seq-naks %" PRIu64 " pid %u",
+		" seq-naks %" PRIu64 " pid %u paths %u failovers %" PRIu64,
 		q->dev, q->qpn, qp_state_upper(q->state), q->remote_node, q->remote_qpn,
 		q->port_index, q->snd_psn, q->snd_una, q->rcv_psn, q->outstanding,
-		q->retransmits, q->timeouts, q->rnr_naks, q->seq_naks, q->owner_pid);
+		q->retransmits, q->timeouts, q->rnr_naks, q->seq_naks, q->owner_pid,
+		q->num_paths, q->failovers);
 	if (q->state == ML_QPS_ERROR)
 		fprintf(f, " status %s", ml_wc_status_str(q->status));
 }
@@ -523,17 +565,52 @@ static int list_stats(struct ml_ctl *ctl, struct out *out, const char *dev)
 	return 0;
 }
 
+/* A QP and its paths: JSON "paths": [...] in the QP, text one line each. */
+static void print_qp_paths(struct out *out, const struct ml_qp_info *q,
+			   const struct ml_path_info *p, size_t np)
+{
+	size_t i;
+
+	if (!out->o.json) {
+		print_qp(out, q);
+		for (i = 0; i < np; i++)
+			if (p[i].dev_index == q->dev_index && p[i].qpn == q->qpn)
+				text_path(out->f, &p[i]);
+		return;
+	}
+	jw_begin_object(&out->jw);
+	json_qp_fields(&out->jw, q);
+	jw_key(&out->jw, "paths");
+	jw_begin_array(&out->jw);
+	for (i = 0; i < np; i++) {
+		if (p[i].dev_index != q->dev_index || p[i].qpn != q->qpn)
+			continue;
+		jw_begin_object(&out->jw);
+		json_path_fields(&out->jw, &p[i]);
+		jw_end_object(&out->jw);
+	}
+	jw_end_array(&out->jw);
+	jw_end_object(&out->jw);
+}
+
 static int list_qps(struct ml_ctl *ctl, struct out *out, const char *dev)
 {
+	struct ml_path_info *p = NULL;
 	struct ml_qp_info *q = NULL;
-	size_t n = 0, i;
+	size_t n = 0, np = 0, i;
 	int err;
 
 	err = ml_ctl_qps(ctl, dev, &q, &n);
 	if (err < 0)
 		return err;
+	/* A second dump: a QP made in between simply shows no paths. */
+	if (ml_ctl_paths(ctl, dev, &p, &np) < 0) {
+		p = NULL;
+		np = 0;
+	}
 	for (i = 0; i < n; i++)
-		print_qp(out, &q[i]);
+		print_qp_paths(out, &q[i], p, np);
+	ml_free(p);
 	ml_free(q);
 	return 0;
 }

@@ -401,7 +401,15 @@ struct ml_qp_info {
 	uint64_t timeouts;		/* retransmission timer expiries */
 	uint64_t rnr_naks;		/* receiver-not-ready NAKs */
 	uint64_t seq_naks;		/* sequence NAKs */
-	uint64_t reserved[4];
+	/*
+	 * MEGALINK_1.4 (were reserved[0..1], zero from older kernels):
+	 * paths to the peer now, and failovers (packets in flight moved off
+	 * a lost path).  port_index is then the primary path's port.
+	 */
+	uint32_t num_paths;
+	uint32_t reserved0;
+	uint64_t failovers;
+	uint64_t reserved[2];
 };
 
 /*
@@ -459,6 +467,41 @@ int ml_ctl_topology(struct ml_ctl *ctl, const char *dev,
 
 /* "ethernet", "udp"; "unknown" otherwise. */
 const char *ml_topo_link_kind_name(unsigned int kind);
+/* ---- MEGALINK_1.4 ---- */
+
+/*
+ * One path of a connected QP: a local port and the neighbour behind it
+ * that is the QP's peer.  A QP stripes its packets over its paths and
+ * moves them to the others when one is lost.
+ */
+struct ml_path_info {
+	char dev[ML_DEV_NAME_LEN];
+	uint32_t dev_index;
+	uint32_t qpn;			/* the QP */
+	uint32_t path_index;		/* in the QP's set; 0 is the primary */
+	uint32_t port_index;		/* local port */
+	char ifname[16];		/* its netdev ("" if gone meanwhile) */
+	uint32_t remote_port;		/* the neighbour's port index */
+	uint8_t mac[6];			/* the neighbour's MAC (0 for UDP) */
+	uint16_t reserved0;
+	uint32_t addr;			/* UDP/IPv4 neighbour, network order, else 0 */
+	uint32_t srtt_us;		/* smoothed RTT; 0: no sample yet */
+	uint32_t loss;			/* loss score (halves the bursts) */
+	uint8_t family;			/* 0 Ethernet, AF_INET (@addr), AF_INET6 (@addr6) */
+	uint8_t reserved1[3];
+	uint64_t tx_packets;		/* data packets sent on the path */
+	uint64_t tx_bytes;		/* their payload bytes */
+	uint64_t retransmits;		/* of those, resent */
+	uint8_t addr6[16];		/* UDP/IPv6 neighbour */
+	uint64_t reserved[2];
+};
+
+/*
+ * The paths of every QP of @dev (NULL: all devices), ordered by device,
+ * QP number and path index.  Returns the count (also in *n); *out is
+ * malloc()ed (NULL when 0).  A kernel without multi-path reports none.
+ */
+int ml_ctl_paths(struct ml_ctl *ctl, const char *dev, struct ml_path_info **out, size_t *n);
 
 /* ------------------------------------------------------------------ */
 /* Events: the "monitor" multicast group                               */

@@ -12,6 +12,7 @@
 #   raw        megalink-perf --raw: AF_PACKET ping-pong, the latency floor
 #   memcpy     megalink-perf --memcpy: the copy floor
 #   routed     megalink over UDP and TCP across an IP router (routed.sh)
+#   multipath  two ports striped vs one port, 64 KiB WRITE (multipath.sh)
 #
 # Client on vCPU 0, server on vCPU 1, both nice 19 (a spinning poller must
 # not starve the softirq work on its vCPU).  Every run has a timeout and
@@ -28,6 +29,7 @@
 #   ML_BENCH_LAT_ITERS    iterations per latency point (default 5000)
 #   ML_BENCH_RUN_TIMEOUT  seconds before a run is killed (default 120)
 #   ML_BENCH_ROUNDS       rounds of the headline runs (default 3; quick: 1)
+#   ML_BENCH_ONLY         "multipath": run only the multipath case
 #   ML_BENCH_RPS          1 (default): each end's receive work on its own
 #                         vCPU, as on two hosts; 0: as the veth comes (link.sh)
 set -u
@@ -108,12 +110,12 @@ pair() {
 	spid=$!
 	sleep "${BENCH_SERVER_WAIT:-0.5}"
 	read -r _ c0a _ c1a <<<"$(cpu_snap)"
-	vta=$(cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
-	vra=$(cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
+	vta=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
+	vra=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
 	c0 "${cli[@]}" >"$scratch/client.out" 2>&1
 	read -r _ c0b _ c1b <<<"$(cpu_snap)"
-	vtb=$(cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
-	vrb=$(cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
+	vtb=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/tx_bytes")
+	vrb=$(${LINK_NS:+ip netns exec "$LINK_NS"} cat "/sys/class/net/$LINK_A/statistics/rx_bytes")
 	# Servers that serve one run exit by themselves; the rest are stopped.
 	sleep 0.2
 	kill "$spid" 2>/dev/null
@@ -243,7 +245,10 @@ loss() { # PERCENT|off
 
 echo "bench: $(uname -r), $(nproc) vCPUs, RPS $LINK_RPS, MTUs $mtus, $secs s per bandwidth point, $lat_iters iterations per latency point"
 first=1
-for mtu in $mtus; do
+# ML_BENCH_ONLY=multipath: that case alone (the others take minutes).
+only=${ML_BENCH_ONLY:-}
+[ "$only" = multipath ] && mtus_main='' || mtus_main=$mtus
+for mtu in $mtus_main; do
 	link_up "$mtu" || { echo "bench: link_up $mtu failed"; exit 1; }
 	[ "$LINK_RXE" = 1 ] || echo "ML-SKIP-NOTE: no soft-RoCE: $LINK_RXE_WHY (the rxe columns will be empty)"
 
@@ -325,9 +330,15 @@ done
 # at every MTU (tests/bench/routed.sh).
 # shellcheck source=routed.sh
 . tests/bench/routed.sh
-for mtu in $mtus; do
+for mtu in $mtus_main; do
 	routed_case "$mtu"
 done
+
+# The multipath case (issue 12 part 2): 64 KiB WRITE bandwidth with two
+# ports striped, then one port, at the first MTU (tests/bench/multipath.sh).
+# shellcheck source=multipath.sh
+. tests/bench/multipath.sh
+multipath_case "${mtus%% *}"
 rm -rf "$scratch"
 echo "bench: $nrun runs, $nfail failed, $(($(date +%s) - t_start)) s; results in $res"
 # Failed runs are in the results (the report shows them); the bench itself

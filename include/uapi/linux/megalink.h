@@ -137,6 +137,9 @@ enum ml_attr {
 	ML_A_TOPO_LINK,		/* nest, enum ml_topo_link_attr; repeated */
 	ML_A_TOPO_EVENT,	/* u8, enum ml_topo_event (ML_CMD_TOPO_NTF) */
 	ML_A_TOPO_NUM_LINKS,	/* u32, links in the record */
+	ML_A_NUM_PATHS,		/* u32, paths a QP has to its peer now */
+	ML_A_FAILOVERS,		/* u64, times a QP moved packets off a lost path */
+	ML_A_PATH,		/* nest, enum ml_path_attr; one per path of a QP */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
@@ -167,6 +170,27 @@ enum ml_topo_event {
 	ML_TOPO_EV_NODE_LEAVE = 2,	/* a node became unreachable or aged out */
 	ML_TOPO_EV_LINK_UP = 3,		/* a record gained a link (ML_A_TOPO_LINK) */
 	ML_TOPO_EV_LINK_DOWN = 4,	/* a record lost a link */
+};
+
+/* Attributes of an ML_A_PATH nest: one path of a QP (its QP dump). */
+enum ml_path_attr {
+	ML_PATH_A_UNSPEC,
+	ML_PATH_A_PAD,
+	ML_PATH_A_INDEX,	/* u32, the path's index in the QP's set */
+	ML_PATH_A_PORT_INDEX,	/* u32, the local port */
+	ML_PATH_A_IFNAME,	/* string, its netdev */
+	ML_PATH_A_REMOTE_PORT,	/* u32, the neighbour's port index */
+	ML_PATH_A_MAC,		/* binary, ETH_ALEN: the neighbour's MAC */
+	ML_PATH_A_ADDR,		/* u32, big endian: a UDP neighbour's IPv4 address */
+	ML_PATH_A_SRTT_US,	/* u32, smoothed round trip; 0: no sample yet */
+	ML_PATH_A_LOSS,		/* u32, loss score that shrinks its bursts */
+	ML_PATH_A_TX_PACKETS,	/* u64, data packets sent on the path */
+	ML_PATH_A_TX_BYTES,	/* u64, their payload bytes */
+	ML_PATH_A_RETRANSMITS,	/* u64, of those, packets sent again */
+	ML_PATH_A_ADDR6,	/* binary, 16: a UDP/IPv6 neighbour's address */
+
+	__ML_PATH_A_MAX,
+	ML_PATH_A_MAX = __ML_PATH_A_MAX - 1
 };
 
 /* ------------------------------------------------------------------ */
