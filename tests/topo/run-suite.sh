@@ -32,8 +32,8 @@ cd "$repo" || exit 1
 
 passed=0 failed=0
 
-ok() { passed=$((passed + 1)); echo "PASS: $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+ok() { passed=$((passed + 1)); echo "PASS: $* [${SECONDS}s]"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $* [${SECONDS}s]"; }
 check() { # check DESC COMMAND...
 	local d=$1
 	shift
