@@ -164,6 +164,12 @@ static int queue_msg(struct ml_monitor *mon, struct nlmsghdr *nlh)
 		return 0;
 	if (genlmsg_parse(nlh, 0, tb, ML_A_MAX, NULL) < 0)
 		return 0;
+	/* A topology event of a kind this library does not know: skip it. */
+	if (gh->cmd == ML_CMD_TOPO_NTF &&
+	    (!tb[ML_A_TOPO_EVENT] || nla_len(tb[ML_A_TOPO_EVENT]) < 1 ||
+	     nla_get_u8(tb[ML_A_TOPO_EVENT]) < ML_TOPO_EV_NODE_JOIN ||
+	     nla_get_u8(tb[ML_A_TOPO_EVENT]) > ML_TOPO_EV_LINK_DOWN))
+		return 0;
 	ev = ml__vec_push(&mon->q);
 	if (!ev)
 		return -ENOMEM;

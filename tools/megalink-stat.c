@@ -41,7 +41,7 @@ static void usage(FILE *f)
 "  dev      devices: index, node id, timers, capabilities, port count, and\n"
 "           data-plane objects (contexts, PDs, MRs, CQs, QPs, pinned pages)\n"
 "  port     ports: netdev, link state, carrier, MTU, MAC, neighbour count\n"
-"  neigh    neighbours: the pod topology as this node sees it\n"
+"  neigh    neighbours: the nodes this node hears directly (topo: all)\n"
 "  stats    per-port counters: frames, discovery (HELLOs), drops by reason,\n"
 "           reliable transport (data, ACK/NAK, retransmits, timeouts, drops)\n"
 "  qp       queue pairs: state, peer, PSNs, outstanding work, retransmits,\n"

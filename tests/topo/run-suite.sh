@@ -32,8 +32,8 @@ cd "$repo" || exit 1
 
 passed=0 failed=0
 
-ok() { passed=$((passed + 1)); echo "PASS: $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+ok() { passed=$((passed + 1)); echo "PASS: $* [${SECONDS}s]"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $* [${SECONDS}s]"; }
 check() { # check DESC COMMAND...
 	local d=$1
 	shift
@@ -139,7 +139,23 @@ nsx tp1 "$stat" topo | head -20
 # monitor in tp1 for the changes below
 ip netns exec tp1 "$stat" -j monitor >"$out/monitor.txt" 2>&1 &
 monpid=$!	# ip netns exec execs megalink-stat: this is its pid
-sleep 0.5
+# listening once it reports a device appearing: bind and unbind a spare
+# veth of tp1 until it does
+ip -n tp1 link add vmon0 type veth peer name vmon1
+ip -n tp1 link set vmon1 up
+ip -n tp1 link set vmon0 up
+mon_ready() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		nsx tp1 "$ml" port bind vmon0 node-id 0x1f0 >/dev/null 2>&1
+		nsx tp1 "$ml" port unbind vmon0 >/dev/null 2>&1
+		grep -q '"dev_new"' "$out/monitor.txt" && return 0
+		sleep 0.25
+	done
+	return 1
+}
+check "megalink-stat monitor is listening" mon_ready
+ip -n tp1 link del vmon0
 
 # node 3 leaves: its device goes (ports unbound), it withdraws its record
 for p in $(ports 3); do nsx tp3 "$ml" port unbind "$p"; done
