@@ -20,7 +20,7 @@ guest_pkgs="linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-sta
 	iproute2 cpio xz-utils zstd util-linux"
 # make check only: checkpatch.pl and the netlink spec's schema come from
 # Debian's kernel source tarball; the spec check is Python.
-check_pkgs="linux-source-6.12 ethtool python3-yaml python3-jsonschema rdma-core ibverbs-providers python3-prometheus-client"
+check_pkgs="linux-source-6.12 ethtool graphviz python3-yaml python3-jsonschema rdma-core ibverbs-providers python3-prometheus-client"
 # The PyTorch backend (plugins/torch) and its suite: Debian's torch 1.13,
 # its C++ headers and pybind11 (make check, make demo, make torch).
 torch_pkgs="python3-torch libtorch-dev pybind11-dev python3-dev g++ bc"
