@@ -85,13 +85,13 @@
 
 enum wkind {
 	W_JUNK, W_HDR, W_HELLO, W_SPOOF, W_CRCBAD, W_CRCMUT, W_MUTOK, W_DATA, W_ACK,
-	W_READ, W_RRESP, W_BIG, W_REPLAY, W_MISDIR, W_NKINDS
+	W_READ, W_RRESP, W_BIG, W_REPLAY, W_MISDIR, W_TOPO, W_NKINDS
 };
 
 static const char *wkind_name[W_NKINDS] = {
 	"junk", "header", "hello", "hello-spoof", "crc-bad", "mutated-crc-bad",
 	"mutated-crc-ok", "forged-data", "forged-ack-nak", "forged-read-req",
-	"forged-read-resp", "big-forged", "replay", "misdirected",
+	"forged-read-resp", "big-forged", "replay", "misdirected", "topo",
 };
 
 #define VQP	3		/* victim QPs per epoch */
@@ -1185,6 +1185,7 @@ static void k_ack(struct inj *in, uint8_t *f, int to)
 	struct target t;
 	uint32_t base;
 	uint8_t syn;
+	size_t n;
 
 	if (!pick_victim(in, &t, to))
 		return;
@@ -1207,8 +1208,79 @@ static void k_ack(struct inj *in, uint8_t *f, int to)
 		syn = (uint8_t)(pct(r, 50) ? 5 + rn(r, 3) : rnd(r));
 		break;
 	}
-	inject(in, f, mk_ack(in, f, &t, psn_near(r, base) - (syn == ML_ACK_OK), syn), to,
-	       false, W_ACK);
+	n = mk_ack(in, f, &t, psn_near(r, base) - (syn == ML_ACK_OK), syn);
+	/* the ECN echo (docs/wire.md 4.9), sometimes with a bit nobody defined */
+	if (pct(r, 20)) {
+		f[n - sizeof(struct ml_wire_ack) + offsetof(struct ml_wire_ack, flags)] =
+			pct(r, 80) ? ML_ACK_F_ECE : (uint8_t)rnd(r);
+		fix_crc(f, n);
+	}
+	inject(in, f, n, to, false, W_ACK);
+}
+
+/*
+ * TOPO records (docs/wire.md 7): well-formed ones for a pool of fake
+ * nodes (more than ML_TOPO_MAX_NODES of them, so the table fills), for
+ * the receiver itself (a spoof) and for the other real node, and
+ * malformed ones (lengths, link counts, ids, ports, kinds, lifetimes).
+ * TOPO frames carry no CRC; they reach every device on the link.
+ */
+static void k_topo(struct inj *in, uint8_t *f, int to)
+{
+	struct rng *r = &in->r;
+	size_t o = eth(in, f, to), len;
+	struct ml_wire_topo t;
+	uint32_t origin, nl, i;
+	uint8_t *p = f + o;
+
+	memset(f, 0xff, 6);		/* broadcast, as records are flooded */
+	memset(&t, 0, sizeof(t));
+	switch (rn(r, 10)) {
+	case 0:
+		origin = sh->victim.node[to];		/* the receiver: a spoof */
+		break;
+	case 1:
+		origin = sh->victim.node[1 - to];	/* its neighbour */
+		break;
+	case 2:
+		origin = pct(r, 50) ? 0 : ML_WIRE_NODE_ALL;
+		break;
+	default:
+		origin = 0x6000 + rn(r, ML_TOPO_MAX_NODES + 64);
+		break;
+	}
+	nl = pct(r, 90) ? rn(r, 8) : rn(r, ML_TOPO_MAX_LINKS + 8);
+	len = sizeof(t) + nl * sizeof(struct ml_wire_topo_link);
+	if (len + o > 14 + in->mtu_payload)
+		nl = 0, len = sizeof(t);
+	put_hdr((uint8_t *)&t, ML_WIRE_TOPO, (uint16_t)len,
+		pct(r, 80) ? 0x6000 + rn(r, 32) : sh->victim.node[1 - to], ML_WIRE_NODE_ALL);
+	t.origin = htonl(origin);
+	t.seq = htonl(pct(r, 70) ? (uint32_t)rn(r, 1000) : (uint32_t)rnd(r));
+	t.lifetime_ms = htonl(pct(r, 80) ? 1000 + rn(r, 20000) :
+			      pct(r, 50) ? 0 : ML_TOPO_LIFETIME_MAX_MS + rn(r, 3));
+	t.num_links = htons((uint16_t)nl);
+	t.flags = htons(pct(r, 95) ? 0 : (uint16_t)rnd(r));
+	memcpy(p, &t, sizeof(t));
+	for (i = 0; i < nl; i++) {
+		struct ml_wire_topo_link l = {
+			.node = htonl(pct(r, 90) ? 0x6000 + rn(r, ML_TOPO_MAX_NODES + 64) :
+				      (uint32_t)rnd(r)),
+			.local_port = (uint8_t)(pct(r, 95) ? rn(r, 2) : rnd(r)),
+			.remote_port = (uint8_t)(pct(r, 95) ? rn(r, 2) : rnd(r)),
+			.kind = (uint8_t)(pct(r, 95) ? rn(r, 2) : rnd(r)),
+			.state = (uint8_t)(pct(r, 95) ? rn(r, 2) : rnd(r)),
+			.mtu = htonl(pct(r, 90) ? 9000 : (uint32_t)rnd(r)),
+		};
+
+		memcpy(p + sizeof(t) + i * sizeof(l), &l, sizeof(l));
+	}
+	/* a length that disagrees with num_links, or a frame cut short */
+	if (pct(r, 10))
+		*(uint16_t *)(p + 2) = htons((uint16_t)(len + (pct(r, 50) ? 12 : -1)));
+	if (pct(r, 5))
+		len = rn(r, (uint32_t)len);
+	inject(in, f, o + len, to, false, W_TOPO);
 }
 
 static void k_rresp(struct inj *in, uint8_t *f, int to)
@@ -1455,8 +1527,10 @@ static void injector(void)
 			refresh(&in);
 			next_refresh = now_s() + 0.4;
 		}
-		if (p < 50)
+		if (p < 35)
 			k_junk(&in, f, to);
+		else if (p < 50)
+			k_topo(&in, f, to);
 		else if (p < 90)
 			k_hdr(&in, f, to);
 		else if (p < 130)
@@ -1651,6 +1725,41 @@ START_TEST(fuzz_run)
 				printf(" %s=%llu", stat_short(i),
 				       (unsigned long long)(st1[side][i] - st0[side][i]));
 		printf("\n");
+	}
+
+	/* the topology tables: bounded, and the real neighbour still in view */
+	for (side = 0; side < 2; side++) {
+		struct ml_topo_node_info *tn = NULL;
+		uint32_t other = sh->victim.node[1 - side];
+		bool seen = false;
+		struct ml_ctl *ctl;
+		size_t nn = 0;
+		int tr;
+
+		dp_ns_enter(side);
+		tr = ml_ctl_open(&ctl);
+		dp_ns_leave();
+		if (!tr) {
+			tr = ml_ctl_topology(ctl, dp_env.dev[side], &tn, &nn);
+			ml_ctl_close(ctl);
+		}
+		for (size_t k = 0; tr >= 0 && k < nn; k++)
+			if (tn[k].node_id == other && (tn[k].flags & ML_TOPO_NODE_REACHABLE))
+				seen = true;
+		if (tr < 0)
+			printf("CHECK FAIL: topology of %s: %d: %s\n", dp_env.dev[side], tr,
+			       ml_last_error());
+		else if (nn > ML_TOPO_MAX_NODES || !seen)
+			printf("CHECK FAIL: topology of %s after %llu forged records: %zu "
+			       "records (at most %d), node 0x%x %s\n", dp_env.dev[side],
+			       (unsigned long long)sh->count[W_TOPO], nn, ML_TOPO_MAX_NODES,
+			       other, seen ? "reachable" : "NOT reachable");
+		else
+			printf("CHECK ok: topology of %s after %llu forged records: %zu "
+			       "records (at most %d), node 0x%x reachable\n", dp_env.dev[side],
+			       (unsigned long long)sh->count[W_TOPO], nn, ML_TOPO_MAX_NODES,
+			       other);
+		ml_free(tn);
 	}
 
 	for (side = 0; side < 2; side++)
