@@ -29,7 +29,8 @@
 #   ML_BENCH_LAT_ITERS    iterations per latency point (default 5000)
 #   ML_BENCH_RUN_TIMEOUT  seconds before a run is killed (default 120)
 #   ML_BENCH_ROUNDS       rounds of the headline runs (default 3; quick: 1)
-#   ML_BENCH_ONLY         "multipath": run only the multipath case
+#   ML_BENCH_ONLY         cases to run alone, of "routed multipath" (the
+#                         issue 12 cases; the others take minutes)
 #   ML_BENCH_RPS          1 (default): each end's receive work on its own
 #                         vCPU, as on two hosts; 0: as the veth comes (link.sh)
 set -u
@@ -245,9 +246,10 @@ loss() { # PERCENT|off
 
 echo "bench: $(uname -r), $(nproc) vCPUs, RPS $LINK_RPS, MTUs $mtus, $secs s per bandwidth point, $lat_iters iterations per latency point"
 first=1
-# ML_BENCH_ONLY=multipath: that case alone (the others take minutes).
+# ML_BENCH_ONLY="routed multipath" (either or both): those cases alone.
 only=${ML_BENCH_ONLY:-}
-[ "$only" = multipath ] && mtus_main='' || mtus_main=$mtus
+[ -n "$only" ] && mtus_main='' || mtus_main=$mtus
+want_case() { [ -z "$only" ] || case " $only " in *" $1 "*) true ;; *) false ;; esac; }
 for mtu in $mtus_main; do
 	link_up "$mtu" || { echo "bench: link_up $mtu failed"; exit 1; }
 	[ "$LINK_RXE" = 1 ] || echo "ML-SKIP-NOTE: no soft-RoCE: $LINK_RXE_WHY (the rxe columns will be empty)"
@@ -330,15 +332,17 @@ done
 # at every MTU (tests/bench/routed.sh).
 # shellcheck source=routed.sh
 . tests/bench/routed.sh
-for mtu in $mtus_main; do
-	routed_case "$mtu"
-done
+if want_case routed; then
+	for mtu in $mtus; do
+		routed_case "$mtu"
+	done
+fi
 
 # The multipath case (issue 12 part 2): 64 KiB WRITE bandwidth with two
 # ports striped, then one port, at the first MTU (tests/bench/multipath.sh).
 # shellcheck source=multipath.sh
 . tests/bench/multipath.sh
-multipath_case "${mtus%% *}"
+want_case multipath && multipath_case "${mtus%% *}"
 rm -rf "$scratch"
 echo "bench: $nrun runs, $nfail failed, $(($(date +%s) - t_start)) s; results in $res"
 # Failed runs are in the results (the report shows them); the bench itself
