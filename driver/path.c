@@ -27,8 +27,13 @@
  * lost or placed twice), counted in failovers.  A path blamed for a
  * retransmission timeout (it carried snd_una) sits out for two timeouts
  * while other paths remain, so that a dead neighbour that discovery has
- * not declared dead yet does not eat the retries.  With no path at all,
- * the QP is blocked (qp->tx_blocked): every retransmission timeout without
+ * not declared dead yet does not eat the retries.  Paths whose port's link
+ * is down are used only when no other path is up.  When resolving finds no
+ * path at all, the QP keeps the set it had: a neighbour that stops
+ * answering for a while (or whose HELLOs a third party disturbs: spoofed
+ * short dead intervals) costs retries, not the connection, as it did
+ * before there were paths.  Only when no port of the set exists any more
+ * is the QP blocked (qp->tx_blocked): every retransmission timeout without
  * a path costs a retry, and the retry limit errors the QP as it does for
  * a silent peer.  A path that comes back is resolved into the set again
  * by the next run.
@@ -46,58 +51,118 @@
 #include "qp.h"
 #include "udp.h"
 
+/* @qp's Ethernet path through port instance @port_id, or NULL. */
+static const struct ml_path *ml_path_eth_of(const struct ml_paths *cur,
+					    u64 port_id)
+{
+	unsigned int i;
+
+	for (i = 0; cur && i < cur->num; i++)
+		if (!cur->p[i].udp && cur->p[i].port_id == port_id)
+			return &cur->p[i];
+	return NULL;
+}
+
+/* The payload bytes per packet of a path through @port to @n. */
+static u32 ml_path_pmtu(const struct ml_port *port, const struct ml_neigh *n)
+{
+	u32 mtu = READ_ONCE(port->netdev->mtu);
+
+	/* The smaller of the two ends' MTUs, if the peer said; a UDP peer
+	 * advertises its MTU less the headers.
+	 */
+	if (n->udp)
+		mtu -= ml_udp_overhead(&n->addr);
+	if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
+		mtu = n->mtu;
+	return mtu <= sizeof(struct ml_wire_data) ? 0 :
+	       round_down(mtu - sizeof(struct ml_wire_data), 64);
+}
+
 /**
  * ml_path_resolve() - the live paths of @dev to node @node
  * @dev: the device
  * @node: the remote node id
  * @min_pmtu: paths that carry fewer payload bytes per packet are left out
  * @out: ML_MAX_PATHS entries; addressing fields filled, the rest zero
+ * @cur: the QP's current set (its addressing stable: qp->tx_lock held),
+ *	or NULL when connecting
  *
- * Takes each port's lock in turn; call with no QP lock held.
+ * A port with its link up gives at most one Ethernet path and one per UDP
+ * neighbour that is @node.  The Ethernet one keeps the MAC of @cur's path
+ * through the same port instance while the port is up, even when the
+ * peer's entry of that MAC is gone and another station claims the node id
+ * (a forged HELLO may): the peer's MAC changes only with its port, which
+ * rebinds (a new port instance).  Otherwise it is the entry of the node
+ * found first.  Takes each port's lock in turn; call with no QP lock held.
  * Return: the number of paths found.
  */
 int ml_path_resolve(struct ml_dev *dev, u32 node, u32 min_pmtu,
-		    struct ml_path *out)
+		    struct ml_path *out, const struct ml_paths *cur)
 {
+	const struct ml_neigh *first, *same;
+	const struct ml_path *c;
 	struct ml_port *port;
 	struct ml_neigh *n;
 	int i, num = 0;
-	u32 mtu, pmtu;
+	u32 pmtu;
 
 	rcu_read_lock();
 	for (i = 0; i < ML_MAX_PORTS && num < ML_MAX_PATHS; i++) {
 		port = rcu_dereference(dev->ports[i]);
 		if (!port)
 			continue;
+		c = ml_path_eth_of(cur, port->id);
+		first = NULL;
+		same = NULL;
 		spin_lock_bh(&port->lock);
+		if (!port->link_up || port->dying)
+			goto next;
 		list_for_each_entry(n, &port->neighs, list) {
-			if (num == ML_MAX_PATHS)
-				break;
-			if (n->node_id != node || !port->link_up || port->dying)
+			if (n->node_id != node)
 				continue;
-			/*
-			 * The smaller of the two ends' MTUs, if the peer said;
-			 * a UDP peer advertises its MTU less the headers.
-			 */
-			mtu = READ_ONCE(port->netdev->mtu);
-			if (n->udp)
-				mtu -= ml_udp_overhead(&n->addr);
-			if (n->mtu >= ETH_MIN_MTU && n->mtu < mtu)
-				mtu = n->mtu;
-			pmtu = mtu <= sizeof(struct ml_wire_data) ? 0 :
-			       round_down(mtu - sizeof(struct ml_wire_data), 64);
+			pmtu = ml_path_pmtu(port, n);
 			if (pmtu < min_pmtu)
 				continue;
+			if (!n->udp) {
+				if (!first)
+					first = n;
+				if (c && ether_addr_equal(n->mac, c->dmac))
+					same = n;
+				continue;
+			}
+			if (num == ML_MAX_PATHS)
+				break;
 			memset(&out[num], 0, sizeof(out[num]));
 			out[num].port_index = i;
 			out[num].port_id = port->id;
-			ether_addr_copy(out[num].dmac, n->mac);
-			out[num].udp = n->udp;
+			out[num].udp = true;
 			out[num].daddr = n->addr;
 			out[num].remote_port = n->port_index;
 			out[num].pmtu = pmtu;
 			num++;
 		}
+		if (num == ML_MAX_PATHS || (!first && !c))
+			goto next;
+		memset(&out[num], 0, sizeof(out[num]));
+		out[num].port_index = i;
+		out[num].port_id = port->id;
+		if (same || !c) {
+			const struct ml_neigh *pick = same ?: first;
+
+			ether_addr_copy(out[num].dmac, pick->mac);
+			out[num].remote_port = pick->port_index;
+			out[num].pmtu = ml_path_pmtu(port, pick);
+		} else if (first) {
+			/* Its entry is gone, another claims the node: keep it. */
+			ether_addr_copy(out[num].dmac, c->dmac);
+			out[num].remote_port = c->remote_port;
+			out[num].pmtu = c->pmtu;
+		} else {
+			goto next;
+		}
+		num++;
+next:
 		spin_unlock_bh(&port->lock);
 	}
 	rcu_read_unlock();
@@ -182,16 +247,21 @@ void ml_path_refresh(struct ml_qp *qp)
 		return;
 	gen = atomic_read(&qp->dev->path_gen);
 	/* A change while resolving bumps gen again: the next run redoes it. */
-	n = ml_path_resolve(qp->dev, qp->remote_node, qp->pmtu, np);
+	n = ml_path_resolve(qp->dev, qp->remote_node, qp->pmtu, np,
+			      &qp->paths);
 	spin_lock_bh(&qp->lock);
-	if (!qp->dying && qp->state == ML_QPS_RTS)
+	if (qp->dying || qp->state != ML_QPS_RTS)
+		;
+	else if (n)
 		ml_path_install(qp, np, n, gen);
+	else	/* No path now: keep the last ones (see the top). */
+		WRITE_ONCE(qp->paths.gen, gen);
 	spin_unlock_bh(&qp->lock);
 }
 
 /*
- * The port of path @i, or NULL when it is gone, another binding took its
- * slot, or its link is down.  RCU read lock held.
+ * The port of path @i, or NULL when it is gone or another binding took its
+ * slot.  RCU read lock held.
  */
 struct ml_port *ml_path_port(struct ml_qp *qp, unsigned int i)
 {
@@ -201,8 +271,7 @@ struct ml_port *ml_path_port(struct ml_qp *qp, unsigned int i)
 	if (i >= READ_ONCE(qp->paths.num))
 		return NULL;
 	port = rcu_dereference(qp->dev->ports[READ_ONCE(p->port_index)]);
-	if (!port || port->id != READ_ONCE(p->port_id) ||
-	    !READ_ONCE(port->link_up))
+	if (!port || port->id != READ_ONCE(p->port_id))
 		return NULL;
 	return port;
 }

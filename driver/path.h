@@ -82,7 +82,7 @@ struct ml_paths {
 };
 
 int ml_path_resolve(struct ml_dev *dev, u32 node, u32 min_pmtu,
-		    struct ml_path *out);
+		    struct ml_path *out, const struct ml_paths *cur);
 bool ml_path_stale(struct ml_qp *qp);
 void ml_path_refresh(struct ml_qp *qp);
 void ml_path_install(struct ml_qp *qp, const struct ml_path *np, int n,

@@ -346,10 +346,10 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	int err = 0;
 
 	gen = atomic_read(&qp->dev->path_gen);
-	n = ml_path_resolve(qp->dev, c->remote_node, 256, path);
+	n = ml_path_resolve(qp->dev, c->remote_node, 256, path, NULL);
 	if (!n) {
 		/* Reachable, but only through paths that are too small? */
-		return ml_path_resolve(qp->dev, c->remote_node, 0, path) ?
+		return ml_path_resolve(qp->dev, c->remote_node, 0, path, NULL) ?
 		       -EMSGSIZE : -EHOSTUNREACH;
 	}
 	delay = READ_ONCE(ml_fault_connect_delay_ms);

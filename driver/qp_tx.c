@@ -526,18 +526,24 @@ static void ml_qp_xmit(struct ml_qp *qp, struct sk_buff_head *q)
 	}
 }
 
-/* The paths that have a usable port now, as a mask.  RCU read lock held. */
+/*
+ * The paths to send on now, as a mask: those whose port's link is up, or
+ * if none is, those that still have a port (path.c).  RCU read lock held.
+ */
 static u32 ml_qp_path_mask(struct ml_qp *qp, struct ml_port **ports)
 {
+	u32 mask = 0, up = 0;
 	unsigned int i;
-	u32 mask = 0;
 
 	for (i = 0; i < qp->paths.num; i++) {
 		ports[i] = ml_path_port(qp, i);
-		if (ports[i])
-			mask |= BIT(i);
+		if (!ports[i])
+			continue;
+		mask |= BIT(i);
+		if (READ_ONCE(ports[i]->link_up))
+			up |= BIT(i);
 	}
-	return mask;
+	return up ?: mask;
 }
 
 /*
