@@ -298,13 +298,14 @@ static const char *cmd_name(unsigned int c)
 		"UNSPEC", "DEV_GET", "DEV_SET", "PORT_GET", "PORT_BIND",
 		"PORT_UNBIND", "NEIGH_GET", "STATS_GET", "DEV_NEW_NTF",
 		"DEV_DEL_NTF", "PORT_UP_NTF", "PORT_DOWN_NTF", "NEIGH_FOUND_NTF",
-		"NEIGH_LOST_NTF", "QP_GET", "QP_ERROR_NTF",
+		"NEIGH_LOST_NTF", "QP_GET", "QP_ERROR_NTF", "PEER_ADD", "PEER_DEL",
+		"PEER_GET", "TOPO_GET", "TOPO_NTF",
 	};
 
 	return c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
-enum vk { V_ANY, V_U8, V_U16, V_U32, V_U64, V_STR, V_MAC, V_NEST };
+enum vk { V_ANY, V_U8, V_U16, V_U32, V_U64, V_STR, V_MAC, V_NEST, V_IN6, V_NESTED };
 
 static enum vk attr_kind(unsigned int t)
 {
@@ -313,12 +314,14 @@ static enum vk attr_kind(unsigned int t)
 	case ML_A_DEV_NAME: case ML_A_IFNAME: case ML_A_NEIGH_DEV_NAME: return V_STR;
 	case ML_A_CAPS: case ML_A_NEIGH_CAPS: case ML_A_PINNED_PAGES:
 	case ML_A_RETRANSMITS: case ML_A_TIMEOUTS: case ML_A_RNR_NAKS:
-	case ML_A_SEQ_NAKS: return V_U64;
-	case ML_A_ETHERTYPE: return V_U16;
+	case ML_A_SEQ_NAKS: case ML_A_FAILOVERS: return V_U64;
+	case ML_A_ETHERTYPE: case ML_A_UDP_PORT: return V_U16;
 	case ML_A_CARRIER: case ML_A_LINK_STATE: case ML_A_REASON:
-	case ML_A_QP_STATE: case ML_A_QP_STATUS: return V_U8;
+	case ML_A_QP_STATE: case ML_A_QP_STATUS: case ML_A_TOPO_EVENT: return V_U8;
 	case ML_A_MAC: case ML_A_NEIGH_MAC: return V_MAC;
 	case ML_A_STATS: return V_NEST;
+	case ML_A_PEER_ADDR6: case ML_A_PEER_LOCAL6: case ML_A_NEIGH_ADDR6: return V_IN6;
+	case ML_A_TOPO_LINK: case ML_A_PATH: return V_NESTED;
 	default: return V_U32;
 	}
 }
@@ -386,6 +389,29 @@ static const char *check_attrs(unsigned int cmd, const uint8_t *p, size_t len, c
 			if (pl != 6)
 				goto badlen;
 			break;
+		case V_IN6:
+			if (pl != 16)
+				goto badlen;
+			break;
+		case V_NESTED: {	/* topo-link, path: well-formed attributes */
+			size_t o2 = 0;
+
+			while (o2 + NLA_HDRLEN <= pl) {
+				const struct nlattr *s = (const struct nlattr *)(d + o2);
+
+				if (s->nla_len < NLA_HDRLEN || o2 + s->nla_len > pl ||
+				    !(s->nla_type & NLA_TYPE_MASK)) {
+					snprintf(why, wl, "%s: attribute %u: bad nested type %u "
+						 "len %u", cmd_name(cmd), t,
+						 s->nla_type & NLA_TYPE_MASK, s->nla_len);
+					return why;
+				}
+				o2 += NLA_ALIGN(s->nla_len);
+			}
+			if (o2 != pl && NLA_ALIGN(pl) != o2)
+				goto badlen;
+			break;
+		}
 		case V_STR:
 			if (!pl || pl > 16 || !memchr(d, 0, pl))
 				goto badlen;
@@ -891,7 +917,8 @@ static bool has_doit(unsigned int cmd)
 static bool has_dump(unsigned int cmd)
 {
 	return cmd == ML_CMD_DEV_GET || cmd == ML_CMD_PORT_GET || cmd == ML_CMD_NEIGH_GET ||
-	       cmd == ML_CMD_STATS_GET || cmd == ML_CMD_QP_GET || cmd == ML_CMD_PEER_GET;
+	       cmd == ML_CMD_STATS_GET || cmd == ML_CMD_QP_GET || cmd == ML_CMD_PEER_GET ||
+	       cmd == ML_CMD_TOPO_GET;
 }
 
 /* Errnos the family may answer with (docs/uapi.md), plus netlink's own. */
@@ -1498,7 +1525,7 @@ static void *monitor_thread(void *arg)
 			if (c >= 0 && c != ML_CMD_DEV_NEW_NTF && c != ML_CMD_DEV_DEL_NTF &&
 			    c != ML_CMD_PORT_UP_NTF && c != ML_CMD_PORT_DOWN_NTF &&
 			    c != ML_CMD_NEIGH_FOUND_NTF && c != ML_CMD_NEIGH_LOST_NTF &&
-			    c != ML_CMD_QP_ERROR_NTF)
+			    c != ML_CMD_QP_ERROR_NTF && c != ML_CMD_TOPO_NTF)
 				nfail("monitor: event with command %s", cmd_name((unsigned int)c));
 			count(K_EVENT);
 		}
