@@ -17,6 +17,13 @@
 # ratio says how far megalink is from using a second link, not what a
 # second NIC would give on hardware; the guest CPU columns tell.
 #
+# So the case runs twice: unshaped (the vCPUs are the limit), and shaped,
+# each data link limited to ML_BENCH_MP_RATE (default 600mbit, netem rate
+# with a queue deep enough never to drop) on both ends, well below what
+# the vCPUs can drive over one link, so that the wire is the limit, as
+# with real NICs: there two ports must give twice one.  Shaped rows carry
+# "shaped": "RATE".
+#
 # multipath_case MTU.  Sets MP_WHY on a setup failure.
 
 MP_IP_A=10.9.3.1 MP_IP_B=10.9.3.2
@@ -79,13 +86,28 @@ multipath_up() {
 	echo "multipath: bma ($MP_DEV_A node 0x1c, ports ma0 ma1) == two veth pairs == bmb ($MP_DEV_B node 0x1d), mtu $mtu"
 }
 
-# multipath_bw MTU PORTS: one 64 KiB write_bw row per round.
+# multipath_shape RATE|off: netem rate on every data link, both ends.
+multipath_shape() {
+	local i
+	for i in 0 1; do
+		ip netns exec bma tc qdisc del dev ma$i root 2>/dev/null
+		ip netns exec bmb tc qdisc del dev mb$i root 2>/dev/null
+		[ "$1" = off ] && continue
+		# A queue of 20000 frames: the rate shapes, it never drops.
+		ip netns exec bma tc qdisc add dev ma$i root netem rate "$1" limit 20000 || return 1
+		ip netns exec bmb tc qdisc add dev mb$i root netem rate "$1" limit 20000 || return 1
+	done
+}
+
+# multipath_bw MTU PORTS [RATE]: one 64 KiB write_bw row per round.
 multipath_bw() {
-	local mtu=$1 ports=$2 pa=(ip netns exec bma) pb=(ip netns exec bmb) r
+	local mtu=$1 ports=$2 rate=${3:-} pa=(ip netns exec bma) pb=(ip netns exec bmb) r
+	local extra=() what=''
+	[ -n "$rate" ] && extra=("shaped=\"$rate\"") what=", links shaped to $rate"
 	for r in $(seq "$rounds"); do
 		round=$r
-		progress "multipath: megalink write_bw 64 KiB, $ports port(s), round $r (mtu $mtu)"
-		pair megalink-perf "$(f multipath "$mtu" "size=65536" "ports=$ports")" \
+		progress "multipath: megalink write_bw 64 KiB, $ports port(s)$what, round $r (mtu $mtu)"
+		pair megalink-perf "$(f multipath "$mtu" "size=65536" "ports=$ports" "${extra[@]}")" \
 			"${pb[@]}" "$P" -d "$MP_DEV_B" write_bw -- \
 			"${pa[@]}" "$P" -d "$MP_DEV_A" -j -s 65536 -D "$secs" write_bw "$MP_IP_B"
 	done
@@ -103,14 +125,22 @@ multipath_case() {
 	fi
 	# veth byte counters of pair(): port 0's, in bma; port 1's are printed.
 	LINK_A=ma0 LINK_NS=bma
-	local t0 t1
+	local t0 t1 rate=${ML_BENCH_MP_RATE:-600mbit} shaped=1
 	t0=$(ip netns exec bma cat /sys/class/net/ma1/statistics/tx_bytes)
 	multipath_bw "$mtu" 2
 	t1=$(ip netns exec bma cat /sys/class/net/ma1/statistics/tx_bytes)
 	echo "multipath: port 1 (ma1) carried $((t1 - t0)) B during the two-port runs"
+	if multipath_shape "$rate"; then
+		multipath_bw "$mtu" 2 "$rate"
+	else
+		shaped=0
+		echo "bench: ML-SKIP-NOTE: multipath shaped runs not done: tc netem rate failed"
+	fi
 	ip netns exec bma "$adm" port unbind ma1 >/dev/null
 	ip netns exec bmb "$adm" port unbind mb1 >/dev/null
 	multipath_paths 1 || echo "multipath: still two paths after unbinding port 1?"
+	[ "$shaped" = 1 ] && multipath_bw "$mtu" 1 "$rate"
+	multipath_shape off
 	multipath_bw "$mtu" 1
 	LINK_A=$la LINK_NS=
 	multipath_down

@@ -45,6 +45,11 @@ routed_wait_neigh() {
 routed_up() {
 	local mtu=$1 adm=$ML_REPO/tools/megalink n
 	routed_down
+	# Loaded by link.sh's link_up, unless the case runs alone.
+	if [ ! -d /sys/module/megalink ]; then
+		"$ML_REPO/tests/harness/ml-load.sh" hello_ms=100 dead_ms=1000 ||
+			{ ROUTED_WHY="the module did not load"; return 1; }
+	fi
 	routed_fwd=$(sysctl -n net.ipv4.ip_forward)
 	ip netns add bra && ip netns add brb || { ROUTED_WHY="ip netns add failed"; return 1; }
 	ip link add ra mtu "$mtu" type veth peer name rta mtu "$mtu" netns bra &&
