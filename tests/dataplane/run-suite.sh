@@ -17,9 +17,25 @@
 # module, and ends with the line "N passed, N failed".  Exit status 0 only
 # if nothing failed.
 #
+# A third pair crosses an IP router, as between two pods: netns dpra
+# (ra 10.77.1.1, node 0xe) and dprb (rb 10.77.2.1, 0xf) each joined by a
+# veth to router namespace dprr (ip_forward on), the megalink devices
+# UDP/IPv4 neighbours by "megalink peer add" (HELLOs do not cross
+# routers).  The router's two egress links (the inter-pod link) carry
+# netem (ML_DP_ROUTED_NETEM, default "delay 1ms loss 0.2%") for the whole
+# run; the routed runs repeat there dp_data's transfers, dp_faults' fault
+# matrix (whose netem goes on the pods' own uplinks, on top) and dp_peer's
+# netdev-down and kill tests.
+#
 # Environment:
 #   ML_DP_TESTS         runs to do (default: all): data1500 data9000 access
-#                    peer faults hostile hugemr regress
+#                    peer faults hostile hugemr regress, and on request
+#                    routed routedfaults routedpeer
+#   ML_DP_ROUTED        1: the default runs add routed and routedfaults
+#                    (not yet in make check: routedpeer fails, its
+#                    link-down loses the pod's default route)
+#   ML_DP_ROUTED_NETEM  netem on the router's egress links (default above;
+#                    "none": no qdisc)
 #   ML_DP_PROG_TIMEOUT  seconds per program (default 420)
 #   CK_RUN_CASE / CK_RUN_SUITE / CK_VERBOSITY   as Check defines them
 set -eu
@@ -29,6 +45,8 @@ repo=${ML_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$repo/tests/dataplane
 out=${ML_OUT:-/tmp/megalink-dp-out}
 runs=${ML_DP_TESTS:-data1500 data9000 access peer faults hostile hugemr regress}
+[ "${ML_DP_ROUTED:-0}" = 1 ] && [ -z "${ML_DP_TESTS:-}" ] && runs="$runs routed routedfaults"
+routed_netem=${ML_DP_ROUTED_NETEM:-delay 1ms loss 0.2%}
 prog_timeout=${ML_DP_PROG_TIMEOUT:-420}
 mkdir -p "$out"
 cd "$repo"
@@ -78,10 +96,68 @@ mkpair() {
 	echo "$da $db"
 }
 
+# wait_udp_neigh NS DEV NODE ADDR: the UDP neighbour is there within 15 s
+wait_udp_neigh() {
+	local i
+	for i in $(seq 150); do
+		ip netns exec "$1" "$repo/tools/megalink" -j neigh show "$2" 2>/dev/null |
+			python3 -c '
+import json, sys
+sys.exit(0 if any(n["node_id"] == int(sys.argv[1], 0) and n.get("addr") == sys.argv[2]
+                  for n in json.load(sys.stdin)) else 1)' "$3" "$4" && return 0
+		sleep 0.1
+	done
+	echo "run-suite.sh: $2 in $1: no UDP neighbour $3 at $4 after 15 s" >&2
+	return 1
+}
+
+# mkrouted: the two pods behind router dprr (see the top); prints "DEV_A DEV_B"
+mkrouted() {
+	local n da db
+	for n in dpra dprb dprr; do
+		ip netns del $n 2>/dev/null || true
+		ip netns add $n
+		ip -n $n link set lo up
+	done
+	ip link add ra netns dpra type veth peer name rra netns dprr
+	ip link add rb netns dprb type veth peer name rrb netns dprr
+	ip -n dpra addr add 10.77.1.1/24 dev ra
+	ip -n dprb addr add 10.77.2.1/24 dev rb
+	ip -n dprr addr add 10.77.1.254/24 dev rra
+	ip -n dprr addr add 10.77.2.254/24 dev rrb
+	for n in dpra:ra dprb:rb dprr:rra dprr:rrb; do
+		ip -n "${n%:*}" link set "${n#*:}" up
+	done
+	ip -n dpra route add default via 10.77.1.254
+	ip -n dprb route add default via 10.77.2.254
+	ip netns exec dprr sysctl -qw net.ipv4.ip_forward=1
+	if [ "$routed_netem" != none ]; then
+		# shellcheck disable=SC2086 # the netem options are words
+		tc -n dprr qdisc add dev rra root netem $routed_netem || return 1
+		# shellcheck disable=SC2086
+		tc -n dprr qdisc add dev rrb root netem $routed_netem || return 1
+	fi
+	da=$(ip netns exec dpra "$here/dp_ctl" bind ra 0xe) || return 1
+	db=$(ip netns exec dprb "$here/dp_ctl" bind rb 0xf) || return 1
+	ip netns exec dpra "$repo/tools/megalink" peer add "$da" 10.77.2.1 >&2 || return 1
+	ip netns exec dprb "$repo/tools/megalink" peer add "$db" 10.77.1.1 >&2 || return 1
+	wait_udp_neigh dpra "$da" 0xf 10.77.2.1 || return 1
+	wait_udp_neigh dprb "$db" 0xe 10.77.1.1 || return 1
+	echo "$da $db"
+}
+
 ab=$(mkpair dpa dpb va vb 1500 0xa 0xb) || fail_setup "cannot build nodes dpa/dpb"
 cd_=$(mkpair dpc dpd vc vd 9000 0xc 0xd) || fail_setup "cannot build nodes dpc/dpd"
 echo "nodes: dpa/va ${ab% *} (0xa) <-> dpb/vb ${ab#* } (0xb), mtu 1500"
 echo "nodes: dpc/vc ${cd_% *} (0xc) <-> dpd/vd ${cd_#* } (0xd), mtu 9000"
+ef=''
+case " $runs " in
+*" routed"*)
+	[ -x "$repo/tools/megalink" ] || fail_setup "$repo/tools/megalink not built (make tools)"
+	ef=$(mkrouted) || fail_setup "cannot build the routed pods dpra/dprb"
+	echo "nodes: dpra/ra ${ef% *} (0xe, 10.77.1.1) <-> router dprr <-> dprb/rb ${ef#* } (0xf, 10.77.2.1), UDP/IPv4, mtu 1500, inter-pod netem: $routed_netem"
+	;;
+esac
 
 splat_re='BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kernel BUG|refcount_t:|list_add corruption|list_del corruption|possible recursive locking|circular locking dependency|INFO: task .* blocked|Call Trace:|RCU stall|unreferenced object'
 
@@ -92,6 +168,9 @@ run() {
 	if [ "$pair" = ab ]; then
 		devs=$ab
 		set -- DP_NS_A=dpa DP_NS_B=dpb DP_IF_A=va DP_IF_B=vb "$@"
+	elif [ "$pair" = ef ]; then
+		devs=$ef
+		set -- DP_NS_A=dpra DP_NS_B=dprb DP_IF_A=ra DP_IF_B=rb DP_ROUTED=1 "$@"
 	else
 		devs=$cd_
 		set -- DP_NS_A=dpc DP_NS_B=dpd DP_IF_A=vc DP_IF_B=vd "$@"
@@ -147,11 +226,12 @@ run() {
 		summary+=("$name: KERNEL SPLAT")
 	fi
 	# a failed test may leave qdiscs behind: the next program starts clean
-	for x in dpa:va dpb:vb dpc:vc dpd:vd; do
+	for x in dpa:va dpb:vb dpc:vc dpd:vd dpra:ra dprb:rb; do
 		tc -n "${x%:*}" qdisc del dev "${x#*:}" root 2>/dev/null || true
 	done
 	ip -n dpb link set vb up 2>/dev/null || true
 	ip -n dpd link set vd up 2>/dev/null || true
+	[ -z "$ef" ] || ip -n dprb link set rb up 2>/dev/null || true
 }
 
 for r in $runs; do
@@ -164,6 +244,9 @@ for r in $runs; do
 	hostile) run "$r" dp_hostile cd CK_RUN_CASE=hostile ;;
 	hugemr) run "$r" dp_hostile cd CK_RUN_CASE=huge_mr ;;
 	regress) run "$r" dp_regress ab ;;
+	routed) run "$r" dp_data ef DP_EXPECT_MTU=1500 ;;
+	routedfaults) run "$r" dp_faults ef ;;
+	routedpeer) run "$r" dp_peer ef ;;
 	*) echo "run-suite.sh: unknown run '$r'"; failed=$((failed + 1)) ;;
 	esac
 done
@@ -172,7 +255,9 @@ done
 # module must unload.
 echo
 echo "== teardown"
-for d in ${ab% *}:dpa ${ab#* }:dpb ${cd_% *}:dpc ${cd_#* }:dpd; do
+teardown_nodes="${ab% *}:dpa ${ab#* }:dpb ${cd_% *}:dpc ${cd_#* }:dpd"
+[ -z "$ef" ] || teardown_nodes="$teardown_nodes ${ef% *}:dpra ${ef#* }:dprb"
+for d in $teardown_nodes; do
 	if ip netns exec "${d#*:}" "$here/dp_ctl" counts "${d%:*}"; then
 		passed=$((passed + 1))
 	else
@@ -181,7 +266,7 @@ for d in ${ab% *}:dpa ${ab#* }:dpb ${cd_% *}:dpc ${cd_#* }:dpd; do
 		summary+=("objects left on ${d%:*}")
 	fi
 done
-for ns in dpa dpb dpc dpd; do
+for ns in dpa dpb dpc dpd dpra dprb dprr; do
 	ip netns del "$ns" 2>/dev/null || true
 done
 i=0
