@@ -18,8 +18,10 @@
  * and halved for every point of its loss score.  RTTs are sampled from
  * cumulative acks, one sample in flight per path, never on a resent PSN
  * (Karn).  Every frame of a run is handed to its netdev in PSN order, so
- * paths of equal delay deliver in order; the receiver's in-order rule
- * (qp_rx.c) turns a reorder into one NAK and a go-back-N, as a loss.
+ * paths of equal delay deliver in order; the receiver places WRITE
+ * packets that overtake others, and NAKs a gap only when it is older than
+ * a reorder distance that it adapts to the reorders the paths turn out to
+ * make (qp_rx.c); a reorder NAKed as a loss costs a go-back-N.
  *
  * Failover.  A path that disappears from the set with packets in flight
  * moves them all to the remaining paths: the QP goes back to snd_una

@@ -21,7 +21,8 @@ struct sk_buff;
 #define ML_CWND_INIT		32	/* congestion window at connect */
 #define ML_CWND_MIN		4
 #define ML_ACK_EVERY		16	/* request an ack this often */
-#define ML_REORDER_NAK		32	/* a gap this old is a loss, not a reorder */
+#define ML_REORDER_NAK		32	/* a gap this old is a loss, not a reorder: */
+#define ML_REORDER_MAX		96	/* ... at first; at most this, adapted */
 #define ML_MAX_RD		16	/* read responses queued per QP */
 #define ML_TX_BUDGET		64	/* packets per run of the tx work */
 #define ML_DEF_TIMEOUT_MS	100
@@ -113,9 +114,13 @@ struct ml_qp {
 	/* responder */
 	u32 rq_cons;
 	u32 rcv_nxt;
-	u32 ooo_max;			/* highest PSN + 1 seen ahead of rcv_nxt */
+	u32 ooo_drop;			/* highest PSN + 1 dropped ahead of rcv_nxt */
 	DECLARE_BITMAP(ooo, ML_WINDOW);	/* WRITE PSNs placed ahead, psn % ML_WINDOW */
 	bool nak_sent;
+	bool nak_reorder;		/* a NAK for a reorder gap at nak_psn is out */
+	bool nak_watch;			/* ... and a retransmission filled it */
+	u32 nak_psn;
+	u32 reorder_nak;		/* gap NAKed, ML_REORDER_NAK..ML_REORDER_MAX */
 	bool ooo_off;			/* a fatal NAK went out: place nothing ahead */
 	bool recv_active;
 	u8 resp_error;			/* ML_WC_* of a local receive error */

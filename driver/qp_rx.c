@@ -13,8 +13,10 @@
  * immediate, which changes no receive state, is placed at once and
  * remembered in qp->ooo, and rcv_nxt skips it when the gap before it is
  * filled; other packets from the future are dropped.  NAK_SEQ, once per
- * gap, only when the gap is ML_REORDER_NAK packets old, or when filling a
- * gap leaves a hole behind a packet that was seen (dropped) ahead.  Data
+ * gap, only when the gap is qp->reorder_nak packets old (adapted to the
+ * reorders the QP's paths turn out to make: ml_qp_reorder_seen()), or
+ * when filling a gap leaves a hole behind a packet that was seen (dropped)
+ * ahead.  Data
  * is copied once, from the frame into the registered memory, after the
  * CRC matched.
  *
@@ -300,8 +302,8 @@ static bool ml_qp_rcv_advance(struct ml_qp *qp, u32 n)
 		qp->rcv_nxt++;
 		skipped = true;
 	}
-	if (!ml_psn_before(qp->rcv_nxt, qp->ooo_max))
-		qp->ooo_max = qp->rcv_nxt;
+	if (!ml_psn_before(qp->rcv_nxt, qp->ooo_drop))
+		qp->ooo_drop = qp->rcv_nxt;
 	return skipped;
 }
 
@@ -324,16 +326,57 @@ static bool ml_qp_ahead(struct ml_qp *qp, const struct ml_wire_data *d,
 	 */
 	if (dist >= ML_WINDOW || qp->paths.num <= 1 || qp->ooo_off)
 		return true;
-	if (ml_psn_before(qp->ooo_max, psn + 1))
-		qp->ooo_max = psn + 1;
 	if (test_bit(psn % ML_WINDOW, qp->ooo)) {
 		qp->dups++;
 	} else if (d->op == ML_OP_WRITE && !(d->flags & ML_PKT_F_IMM) &&
 		   ml_qp_execute(qp, d, skb, plen) == ML_ACK_OK) {
 		/* (A failure is answered when the packet comes in order.) */
 		set_bit(psn % ML_WINDOW, qp->ooo);
+	} else if (ml_psn_before(qp->ooo_drop, psn + 1)) {
+		/* Dropped: it must come again, NAK the gap once filled. */
+		qp->ooo_drop = psn + 1;
 	}
-	return dist >= ML_REORDER_NAK;
+	return dist >= qp->reorder_nak;
+}
+
+/*
+ * Responder: the reorder distance qp->reorder_nak, adapted the way TCP
+ * adapts its reordering window to DSACKs (RFC 8985).  After a NAK for a
+ * reorder gap at nak_psn, the original of that packet (not
+ * ML_PKT_F_RESENT) arriving, to fill the gap or later as a duplicate
+ * (the retransmission took a faster path), shows the gap was a reorder:
+ * the NAK cost the requester a go-back-N and a window cut for nothing,
+ * and the distance doubles.  A gap filled by the retransmission whose
+ * original has not come by the next NAK was a loss: the distance shrinks
+ * back towards ML_REORDER_NAK, so that losses are found soon.  @psn is
+ * the packet's PSN, @dup whether it is a duplicate.  Lock held.
+ */
+static void ml_qp_reorder_seen(struct ml_qp *qp, const struct ml_wire_data *d,
+			       u32 psn, bool dup)
+{
+	lockdep_assert_held(&qp->lock);
+	if (psn != qp->nak_psn || (dup ? !qp->nak_watch : !qp->nak_reorder))
+		return;
+	qp->nak_reorder = false;
+	qp->nak_watch = false;
+	if (!(d->flags & ML_PKT_F_RESENT))
+		qp->reorder_nak = min_t(u32, 2 * qp->reorder_nak,
+					ML_REORDER_MAX);
+	else
+		qp->nak_watch = true;
+}
+
+/* Responder: a NAK for a reorder gap at rcv_nxt goes out.  Lock held. */
+static void ml_qp_reorder_nak(struct ml_qp *qp)
+{
+	lockdep_assert_held(&qp->lock);
+	/* The last one's original never came: it was a loss. */
+	if (qp->nak_watch)
+		qp->reorder_nak = max_t(u32, qp->reorder_nak -
+					qp->reorder_nak / 4, ML_REORDER_NAK);
+	qp->nak_watch = false;
+	qp->nak_reorder = qp->paths.num > 1;
+	qp->nak_psn = qp->rcv_nxt;
 }
 
 /* Responder side of a data packet; returns a drop reason or 0. */
@@ -361,6 +404,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 			 * the rest.
 			 */
 			qp->dups++;
+			ml_qp_reorder_seen(qp, d, psn, true);
 			if (d->op == ML_OP_READ_REQ) {
 				ml_qp_drop_rresp(qp);
 				if (ml_qp_read_req(qp, d, psn, &npkts) ==
@@ -384,6 +428,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		} else if (ml_qp_ahead(qp, d, skb, psn, plen) &&
 			   !qp->nak_sent) {
 			qp->nak_sent = true;
+			ml_qp_reorder_nak(qp);
 			qp->seq_naks++;
 			ack = true;
 			syn = ML_NAK_SEQ;
@@ -396,6 +441,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		return ML_STAT_DROP_SEQ;
 	}
 
+	ml_qp_reorder_seen(qp, d, psn, false);
 	if (d->op == ML_OP_READ_REQ) {
 		syn = ml_qp_read_req(qp, d, psn, &npkts);
 		if (syn == ML_ACK_OK)
@@ -408,7 +454,7 @@ static int ml_qp_responder(struct ml_qp *qp, struct ml_port *port,
 		bool hole;
 
 		qp->ooo_off = false;
-		hole = ml_psn_before(qp->rcv_nxt, qp->ooo_max);
+		hole = ml_psn_before(qp->rcv_nxt, qp->ooo_drop);
 
 		/*
 		 * Behind a packet seen (and dropped) ahead, one NAK asks for

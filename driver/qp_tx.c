@@ -248,6 +248,9 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		else if (ml_swqe_attach(s, off, skb, plen))
 			goto drop;
 	}
+	/* Tells the responder whether a reorder it NAKed was one (qp_rx.c). */
+	if (ml_psn_before(psn, qp->snd_max))
+		flags |= ML_PKT_F_RESENT;
 	d->flags = flags;
 	ml_pkt_seal(skb);
 	ML_SKB_PATH(skb) = pi;

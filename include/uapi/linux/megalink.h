@@ -256,6 +256,7 @@ enum ml_wire_op {
 #define ML_PKT_F_LAST		(1U << 1)	/* last packet of a message */
 #define ML_PKT_F_IMM		(1U << 2)	/* imm is valid (LAST only) */
 #define ML_PKT_F_ACKREQ		(1U << 3)	/* acknowledge at once */
+#define ML_PKT_F_RESENT		(1U << 4)	/* a retransmission (a hint) */
 
 struct ml_wire_data {
 	struct ml_wire_hdr hdr;		/* type ML_WIRE_DATA */
