@@ -12,7 +12,7 @@ m() {
 	make --no-print-directory "$@"
 }
 
-steps_begin check 13
+steps_begin check 12
 step "Debian packages (installed when missing, as root)" -- scripts/deps.sh check
 step "build: megalink.ko for every installed kernel (W=1), library, tools" -- m modules-all lib tools
 step "sparse (C=1) on every kernel" -- m sparse
@@ -24,6 +24,5 @@ step "DKMS install for every kernel" -- m dkms-install
 step "build the in-guest test programs" -- m guest-tests
 step "in-guest suites on 6.1 (insmod) and 6.12 (DKMS modprobe)" -- tests/run-guest-suite.sh
 step "two 6.12 guests over a QEMU socket network" -- tests/twoguest/run.sh 6.12
-step "hostile input: the fuzzers on 6.12, short" -- m check-hostile
 step "Debian packages: build, lintian, install, upgrade, purge" -- tests/deb/run.sh
 steps_end

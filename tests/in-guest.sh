@@ -15,6 +15,7 @@
 #   tests/routed6/run-suite.sh       UDP/IPv6 peers across a router, ECN, UDP drops
 #   tests/topo/run-suite.sh          the fabric topology view (link-state flooding, 4-node ring)
 #   tests/multipath/run-suite.sh     striping and failover over two veth pairs
+#   tests/debug/hostile-short.sh     the fuzzers (char device, netlink, wire), short
 # Each prints its own summary; this script fails if any of them failed or
 # is missing.
 #
@@ -28,8 +29,8 @@
 # (each guest alone took about 22 minutes on a 2-core CI machine when all
 # of them ran on both): tests/routed6 (UDP/IPv6 and UDP/IPv4 peers) is
 # marked "newest", and the UDP/IPv4 router suite, the topology and
-# multipath suites are marked "older" (they run on the other kernels
-# only).  ML_GUEST_ALL_SUITES=1 runs every suite on every kernel.
+# multipath suites and the short fuzzers are marked "older" (they run on
+# the other kernels only).  ML_GUEST_ALL_SUITES=1 runs every suite on every kernel.
 set -u
 cd "${ML_REPO:-$(dirname "$0")/..}" || exit 125
 
@@ -46,7 +47,7 @@ suites='tests/guest/run-suite.sh:all tests/config/run-suite.sh:newest
 	plugins/nccl/harness/run.sh:newest tests/coll/run-suite.sh:newest
 	tests/torch/run-suite.sh:newest tests/routed/run-suite.sh:older
 	tests/routed6/run-suite.sh:newest tests/topo/run-suite.sh:older
-	tests/multipath/run-suite.sh:older'
+	tests/multipath/run-suite.sh:older tests/debug/hostile-short.sh:older'
 case $(uname -r) in
 6.12.*) newest=1 older=${ML_GUEST_ALL_SUITES:-0} ;;
 *) newest=${ML_GUEST_ALL_SUITES:-0} older=1 ;;

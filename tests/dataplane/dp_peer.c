@@ -189,6 +189,13 @@ static void run_down(int mid)
 	}
 	dp_wait(&r, 160);
 	dp_sh("ip -n %s link set %s up", dp_env.ns[1], dp_env.ifname[1]);
+	/*
+	 * Setting a netdev down flushes the IPv4 routes through it: a
+	 * routed (UDP) peer is reachable again once its route is back, as
+	 * the system's network configuration would put it back.
+	 */
+	if (getenv("DP_ROUTE_B"))
+		dp_sh("ip -n %s route replace %s", dp_env.ns[1], getenv("DP_ROUTE_B"));
 	dp_assert_ok(&r, 0);
 	ck_assert_msg(down == 0, "could not set %s down", dp_env.ifname[1]);
 	ck_assert_msg(r.sh->t[0][0] < 30.0, "the error took %.1f s", r.sh->t[0][0]);
