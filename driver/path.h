@@ -70,7 +70,7 @@ struct ml_path {
  * @failovers: times packets in flight were moved off a lost path
  * @psn_path: the path that last carried PSN n, at n % ML_PATH_PSNS
  */
-#define ML_PATH_PSNS	128	/* >= ML_WINDOW, a power of two */
+#define ML_PATH_PSNS	512	/* >= ML_WINDOW, a power of two */
 struct ml_paths {
 	struct ml_path p[ML_MAX_PATHS];
 	u8 num;

@@ -395,6 +395,7 @@ int ml_qp_connect(struct ml_qp *qp, const struct ml_connect_qp *c)
 	qp->rnr_retry = c->rnr_retry ?: ML_DEF_RETRY;
 	qp->rnr_timer_ms = c->rnr_timer_ms ?: ML_DEF_RNR_TIMER_MS;
 	qp->cwnd = ML_CWND_INIT;
+	qp->ssthresh = ML_WINDOW;
 	qp->reorder_nak = ML_REORDER_NAK;
 	qp->state = ML_QPS_RTS;
 out:

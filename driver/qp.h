@@ -17,7 +17,8 @@ struct pid;
 struct sk_buff;
 
 #define ML_QPN_MAX		((1U << 24) - 1)
-#define ML_WINDOW		128	/* most packets in flight per QP */
+#define ML_WINDOW		512	/* most packets in flight per QP */
+#define ML_READ_WINDOW		128	/* most responses one READ_REQ asks */
 #define ML_CWND_INIT		32	/* congestion window at connect */
 #define ML_CWND_MIN		4
 #define ML_ACK_EVERY		16	/* request an ack this often */
@@ -99,7 +100,8 @@ struct ml_qp {
 	bool tx_blocked;		/* the netdev refused a frame: retry soon */
 	unsigned long blocked_since;	/* first refusal since an ack; 0: none */
 	bool cq_overrun;		/* a completion was lost: error soon */
-	u32 cwnd, cwnd_acc;		/* congestion window (AIMD), packets */
+	u32 cwnd, cwnd_acc;		/* congestion window, packets */
+	u32 ssthresh;			/* below it the window doubles per RTT */
 	bool ecn_wait;			/* an ECN cut is recent: see ml_qp_ecn_echo() */
 	u32 ecn_high;			/* snd_max at that cut */
 	/* requester */
@@ -110,6 +112,7 @@ struct ml_qp {
 	u32 psn_next;			/* first PSN of the next new WQE */
 	u32 snd_nxt, snd_una;
 	u32 snd_max;			/* highest PSN sent + 1 */
+	u32 ackreq_end;			/* last PSN sent asking an ack, + 1 */
 	bool rd_gap;			/* fast retransmit done for a gap */
 	/* responder */
 	u32 rq_cons;

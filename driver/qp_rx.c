@@ -189,7 +189,7 @@ static u8 ml_qp_read_req(struct ml_qp *qp, const struct ml_wire_data *d,
 		return ML_NAK_INVALID;
 	/* Our requesters ask for a window of responses at most. */
 	n = max_t(u64, 1, DIV_ROUND_UP_ULL((u64)len, pmtu));
-	if (n > ML_WINDOW)
+	if (n > ML_READ_WINDOW)
 		return ML_NAK_INVALID;
 	*npkts = n;
 	if (qp->rresp_tail - qp->rresp_head >= ML_MAX_RD)

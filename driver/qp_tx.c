@@ -198,7 +198,8 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 		 */
 		if (inflight)
 			return -EAGAIN;
-		pkts = min_t(u32, s->npkts - qp->send_off, qp->cwnd);
+		pkts = min3(s->npkts - qp->send_off, qp->cwnd,
+			    (u32)ML_READ_WINDOW);
 	} else {
 		plen = min_t(u64, qp->pmtu, s->len - off);
 		zc = !(w->flags & ML_WR_F_INLINE) && ml_zerocopy(ndev, plen);
@@ -232,14 +233,19 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 			}
 		}
 		/*
-		 * Ask for an ack every ML_ACK_EVERY packets, and whenever
-		 * this packet fills the window or ends what there is to
-		 * send: the responder acks only when asked or every
-		 * ML_ACK_EVERY packets, and a sender waiting for an ack
-		 * that never comes would stall until its timer.
+		 * Ask for an ack every ML_ACK_EVERY packets, when this
+		 * packet ends what there is to send, and when it fills the
+		 * window with no request for an ack in flight: the
+		 * responder acks only when asked or every ML_ACK_EVERY
+		 * packets, and a sender waiting for an ack that never
+		 * comes would stall until its timer.  (Asking on every
+		 * packet that fills the window made the window's every
+		 * packet ask once it was full: an ack per packet, each
+		 * opening room for one more, and no batch ever built.)
 		 */
 		if (!((psn + 1) % ML_ACK_EVERY) ||
-		    psn + 1 - qp->snd_una >= qp->cwnd ||
+		    (psn + 1 - qp->snd_una >= qp->cwnd &&
+		     !ml_psn_before(qp->snd_una, qp->ackreq_end)) ||
 		    (qp->send_off + 1 == s->npkts &&
 		     qp->swq_send + 1 == qp->swq_tail))
 			flags |= ML_PKT_F_ACKREQ;
@@ -252,6 +258,8 @@ static int ml_qp_build_req(struct ml_qp *qp, struct net_device *ndev,
 	if (ml_psn_before(psn, qp->snd_max))
 		flags |= ML_PKT_F_RESENT;
 	d->flags = flags;
+	if (flags & ML_PKT_F_ACKREQ)
+		qp->ackreq_end = psn + pkts;
 	ml_pkt_seal(skb);
 	ML_SKB_PATH(skb) = pi;
 	__skb_queue_tail(q, skb);
@@ -422,13 +430,20 @@ static void ml_qp_fetch(struct ml_qp *qp)
 }
 
 /*
- * Congestion control, AIMD on the packet window: one more packet per
- * window acknowledged, half the window on a loss (NAK, gap, timeout, or
- * the local netdev refusing a frame).  qp->lock held.
+ * Congestion control on the packet window, as TCP Reno's: from
+ * ML_CWND_INIT, one more packet per packet acknowledged (the window
+ * doubles every round trip) up to ssthresh, which is the whole window
+ * until the first loss; above it one more packet per window acknowledged.
+ * A loss (NAK, gap, timeout, an ECN echo, or the local netdev refusing a
+ * frame) halves the window and sets ssthresh there.  qp->lock held.
  */
 void ml_qp_cwnd_grow(struct ml_qp *qp, u32 acked)
 {
 	lockdep_assert_held(&qp->lock);
+	if (qp->cwnd < qp->ssthresh) {
+		qp->cwnd = min(qp->cwnd + acked, qp->ssthresh);
+		return;
+	}
 	qp->cwnd_acc += acked;
 	while (qp->cwnd_acc >= qp->cwnd && qp->cwnd < ML_WINDOW) {
 		qp->cwnd_acc -= qp->cwnd;
@@ -440,6 +455,7 @@ void ml_qp_cwnd_loss(struct ml_qp *qp)
 {
 	lockdep_assert_held(&qp->lock);
 	qp->cwnd = max_t(u32, qp->cwnd / 2, ML_CWND_MIN);
+	qp->ssthresh = qp->cwnd;
 	qp->cwnd_acc = 0;
 }
 
@@ -494,6 +510,35 @@ static int ml_qp_tx_frame(struct ml_qp *qp, struct ml_port *port,
 	return ml_tx_frame(port, skb, dmac);
 }
 
+/* A request's packet, which the QP resends itself if it is refused. */
+static bool ml_skb_request(const struct sk_buff *skb)
+{
+	const struct ml_wire_data *d = (const struct ml_wire_data *)skb->data;
+
+	return d->hdr.type == ML_WIRE_DATA && d->op != ML_OP_READ_RESP;
+}
+
+/*
+ * On a UDP path, the frames after @skb in @q for the same path and of the
+ * same kind join it as one UDP GSO datagram (udp.c), as long as they fit.
+ */
+static void ml_qp_gso_batch(struct sk_buff_head *q, struct sk_buff *skb,
+			    bool request)
+{
+	struct sk_buff *next, *last = skb;
+
+	while ((next = skb_peek(q)) &&
+	       ML_SKB_PATH(next) == ML_SKB_PATH(skb) &&
+	       ml_skb_request(next) == request) {
+		__skb_unlink(next, q);
+		if (!ml_udp_gso_add(skb, last, next)) {
+			__skb_queue_head(q, next);
+			break;
+		}
+		last = next;
+	}
+}
+
 /*
  * Hand the built frames to their paths' netdevs, in PSN order.  tx_lock
  * held, so the paths' addressing is stable (path.h); RCU read lock held.
@@ -516,9 +561,10 @@ static void ml_qp_xmit(struct ml_qp *qp, struct sk_buff_head *q)
 		}
 		p = &qp->paths.p[ML_SKB_PATH(skb)];
 		d = (const struct ml_wire_data *)skb->data;
-		request = d->hdr.type == ML_WIRE_DATA &&
-			  d->op != ML_OP_READ_RESP;
+		request = ml_skb_request(skb);
 		psn = ntohl(d->psn);
+		if (p->udp)
+			ml_qp_gso_batch(q, skb, request);
 		if (!ml_qp_tx_frame(qp, port, p->dmac,
 				    p->udp ? &p->daddr : NULL, skb) ||
 		    !request)
@@ -651,6 +697,9 @@ void ml_qp_rewind(struct ml_qp *qp, u32 psn)
 
 	lockdep_assert_held(&qp->lock);
 	ml_path_rtt_reset(qp);
+	/* What asked for an ack from @psn on is to be sent again. */
+	if (ml_psn_before(psn, qp->ackreq_end))
+		qp->ackreq_end = psn;
 	for (i = qp->swq_head; i != qp->swq_tail; i++) {
 		struct ml_swqe *s = &qp->swq[i & (qp->sq_size - 1)];
 

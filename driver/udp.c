@@ -49,6 +49,11 @@ u16 ml_udp_port = ML_UDP_PORT_DEFAULT;
 module_param_named(udp_port, ml_udp_port, ushort, 0444);
 MODULE_PARM_DESC(udp_port, "UDP port of the UDP/IPv4 and UDP/IPv6 encapsulation (default 4793)");
 
+unsigned int ml_udp_gso = 16;
+module_param_named(udp_gso, ml_udp_gso, uint, 0644);
+MODULE_PARM_DESC(udp_gso,
+		 "at most this many frames of a QP to a UDP path go down the IP stack as one UDP GSO datagram (0 or 1: none; at most 32; default 16)");
+
 static unsigned int ml_net_id __read_mostly;
 
 enum { ML_SOCK_V4, ML_SOCK_V6, ML_NUM_SOCKS };
@@ -340,6 +345,22 @@ static __be16 ml_udp_sport(struct net *net, u32 flow)
 	return htons(lo + (u32)(((u64)flow * (u32)(hi - lo + 1)) >> 32));
 }
 
+/*
+ * A UDP GSO batch (ml_udp_gso_add()) leaves its checksum to the
+ * segmentation, which needs CHECKSUM_PARTIAL at the UDP header about to be
+ * pushed; a single frame over IPv4 goes with a zero checksum.  Whether the
+ * UDP checksum is to be zero.
+ */
+static bool ml_udp_csum_setup(struct sk_buff *skb)
+{
+	if (!skb_is_gso(skb))
+		return true;
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+	skb->csum_offset = offsetof(struct udphdr, check);
+	return false;
+}
+
 /* IPv4; RCU held.  0, or -ENOBUFS with @skb still ours. */
 static int ml_udp4_xmit(struct net *net, struct socket *sock,
 			struct sk_buff *skb, const struct in6_addr *saddr,
@@ -347,6 +368,7 @@ static int ml_udp4_xmit(struct net *net, struct socket *sock,
 {
 	struct flowi4 fl4;
 	struct rtable *rt;
+	bool nocheck;
 
 	memset(&fl4, 0, sizeof(fl4));
 	fl4.daddr = daddr->s6_addr32[3];
@@ -362,10 +384,11 @@ static int ml_udp4_xmit(struct net *net, struct socket *sock,
 		return -ENOBUFS;
 	}
 	skb_scrub_packet(skb, true);
+	nocheck = ml_udp_csum_setup(skb);
 	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr,
 			    INET_ECN_ECT_0, ip4_dst_hoplimit(&rt->dst), 0,
 			    ml_udp_sport(net, flow), htons(ml_udp_port),
-			    false, true);
+			    false, nocheck);
 	return 0;
 }
 
@@ -397,6 +420,7 @@ static int ml_udp6_xmit(struct net *net, struct socket *sock,
 		return -ENOBUFS;
 	}
 	skb_scrub_packet(skb, true);
+	ml_udp_csum_setup(skb);
 	/* 6.1 takes the addresses non-const. */
 	src = fl6.saddr;
 	dst = fl6.daddr;
@@ -411,6 +435,51 @@ static int ml_udp6_xmit(struct net *net, struct socket *sock,
 }
 
 /**
+ * ml_udp_gso_add() - append a frame to a UDP GSO batch
+ * @head: the batch's first frame, data at the megalink header
+ * @last: the batch's last frame (@head when alone)
+ * @skb: the next frame to the same address on the same path, on no list
+ *
+ * The frames become the segments of one UDP datagram with SKB_GSO_UDP_L4:
+ * the stack routes it, filters it and queues it once, a netdev with UDP
+ * segmentation (veth, NICs with USO) carries it whole, and the receiving
+ * UDP socket, which does not take GSO datagrams, splits it back into the
+ * frames as sent.  Segments are gso_size bytes but the last, so a frame
+ * joins only while it is no longer than @head and @last is as long as
+ * @head; the batch stays within an IP datagram's 64 KiB.
+ * Return: whether @skb was taken (linked on @head's frag_list).
+ */
+bool ml_udp_gso_add(struct sk_buff *head, struct sk_buff *last,
+		    struct sk_buff *skb)
+{
+	struct skb_shared_info *sh = skb_shinfo(head);
+	unsigned int mss = sh->gso_size ?: head->len;
+
+	if (last->len != mss || skb->len > mss ||
+	    head->len + skb->len > ML_UDP_GSO_MAX - ML_UDP6_OVERHEAD ||
+	    (sh->gso_segs ?: 1) >= min_t(unsigned int, READ_ONCE(ml_udp_gso),
+					 ML_UDP_GSO_SEGS))
+		return false;
+	if (!sh->gso_size) {
+		sh->gso_size = mss;
+		sh->gso_segs = 1;
+		sh->gso_type = SKB_GSO_UDP_L4;
+		sh->frag_list = skb;
+	} else {
+		last->next = skb;
+	}
+	skb->next = NULL;
+	sh->gso_segs++;
+	head->len += skb->len;
+	head->data_len += skb->len;
+	head->truesize += skb->truesize;
+	/* User pages: as ml_mr_attach() marks them, for the whole datagram. */
+	if (skb_has_shared_frag(skb))
+		sh->flags |= SKBFL_SHARED_FRAG;
+	return true;
+}
+
+/**
  * ml_udp_xmit() - send a built frame to @daddr in UDP
  * @port: the host port, for the counters
  * @skb: the frame, data at the megalink header; consumed
@@ -419,7 +488,8 @@ static int ml_udp6_xmit(struct net *net, struct socket *sock,
  * @flow: hashed into the UDP source port, so that ECMP spreads flows
  *
  * ECT(0) is set; the UDP checksum is 0 over IPv4 (the frames carry their
- * own CRC), computed over IPv6.
+ * own CRC), computed over IPv6 and for a UDP GSO batch (ml_udp_gso_add()),
+ * whose frames are counted one by one.
  * Return: 0, or -ENOBUFS when there is no socket, route or memory, or
  * the IP layer refused the frame.
  */
@@ -429,6 +499,7 @@ int ml_udp_xmit(struct ml_port *port, struct sk_buff *skb,
 {
 	struct net *net = ml_dev_net(port->dev);
 	int idx = ml_sock_idx(daddr);
+	unsigned int segs = skb_shinfo(skb)->gso_segs ?: 1;
 	unsigned int len = skb->len;
 	struct socket *sock;
 	int err = -ENOBUFS;
@@ -442,10 +513,10 @@ int ml_udp_xmit(struct ml_port *port, struct sk_buff *skb,
 	rcu_read_unlock();
 	if (err) {
 		kfree_skb(skb);
-		ml_stat_inc(port, ML_STAT_TX_ERRORS);
+		ml_stat_add(port, ML_STAT_TX_ERRORS, segs);
 		return err;
 	}
-	ml_stat_inc(port, ML_STAT_TX_FRAMES);
+	ml_stat_add(port, ML_STAT_TX_FRAMES, segs);
 	ml_stat_add(port, ML_STAT_TX_BYTES, len);
 	return 0;
 }

@@ -30,6 +30,13 @@ struct sk_buff;
 #define ML_UDP_OVERHEAD (sizeof(struct iphdr) + sizeof(struct udphdr))
 #define ML_UDP6_OVERHEAD (sizeof(struct ipv6hdr) + sizeof(struct udphdr))
 
+/*
+ * A UDP GSO batch: at most this many frames, in one IP datagram (its
+ * length fields are 16 bits).
+ */
+#define ML_UDP_GSO_SEGS	32
+#define ML_UDP_GSO_MAX	65535
+
 /* The headers in front of a frame to or from @addr. */
 static inline u32 ml_udp_overhead(const struct in6_addr *addr)
 {
@@ -52,6 +59,10 @@ struct ml_peer {
 };
 
 extern u16 ml_udp_port;
+extern unsigned int ml_udp_gso;
+
+bool ml_udp_gso_add(struct sk_buff *head, struct sk_buff *last,
+		    struct sk_buff *skb);
 
 int ml_peer_add(struct ml_dev *dev, const struct in6_addr *addr,
 		const struct in6_addr *local, struct netlink_ext_ack *extack);
