@@ -136,7 +136,10 @@ static int ml_nl_put_paths(struct sk_buff *skb, const struct ml_qp *qp)
 
 	lockdep_assert_held(&qp->lock);
 	if (nla_put_u32(skb, ML_A_NUM_PATHS, ps->num) ||
-	    nla_put_u64_64bit(skb, ML_A_FAILOVERS, ps->failovers, ML_A_PAD))
+	    nla_put_u64_64bit(skb, ML_A_FAILOVERS, ps->failovers, ML_A_PAD) ||
+	    nla_put_u32(skb, ML_A_CWND, qp->cwnd) ||
+	    nla_put_u32(skb, ML_A_SSTHRESH, qp->ssthresh) ||
+	    nla_put_u32(skb, ML_A_REORDER_NAK, qp->reorder_nak))
 		return -EMSGSIZE;
 	for (i = 0; i < ps->num; i++) {
 		const struct ml_path *p = &ps->p[i];

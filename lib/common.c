@@ -222,6 +222,9 @@ static const char *const attr_names[] = {
 	[ML_A_NUM_PATHS]	= "num-paths",
 	[ML_A_FAILOVERS]	= "failovers",
 	[ML_A_PATH]		= "path",
+	[ML_A_CWND]		= "cwnd",
+	[ML_A_SSTHRESH]		= "ssthresh",
+	[ML_A_REORDER_NAK]	= "reorder-nak",
 };
 
 _Static_assert(sizeof(attr_names) / sizeof(attr_names[0]) == ML_A_MAX + 1,

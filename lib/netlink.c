@@ -382,6 +382,9 @@ void ml__fill_qp(struct nlattr **tb, struct ml_qp_info *q)
 	q->seq_naks = get_u64(tb[ML_A_SEQ_NAKS]);
 	q->num_paths = get_u32(tb[ML_A_NUM_PATHS]);
 	q->failovers = get_u64(tb[ML_A_FAILOVERS]);
+	q->reorder_nak = get_u32(tb[ML_A_REORDER_NAK]);
+	q->cwnd = get_u32(tb[ML_A_CWND]);
+	q->ssthresh = get_u32(tb[ML_A_SSTHRESH]);
 }
 
 /* One ML_A_PATH nest of a QP message into @p (dev and qpn from @tb). */

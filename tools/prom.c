@@ -315,6 +315,11 @@ static const struct qp_field qp_fields[] = {
 	QF("timeouts_total", "counter", "Retransmission timer expiries of the QP.", timeouts),
 	QF("rnr_naks_total", "counter", "Receiver-not-ready NAKs of the QP.", rnr_naks),
 	QF("seq_naks_total", "counter", "Sequence NAKs of the QP.", seq_naks),
+	QF("congestion_window_packets", "gauge", "Congestion window of the QP.", cwnd),
+	QF("slow_start_threshold_packets", "gauge", "Slow-start threshold of the QP.",
+	   ssthresh),
+	QF("reorder_window_psns", "gauge",
+	   "PSNs of reorder the QP's responder waits out before it NAKs a gap.", reorder_nak),
 };
 
 static void write_qps(struct prom *p, const struct snap *s)

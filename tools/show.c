@@ -146,6 +146,9 @@ void json_qp_fields(struct jw *w, const struct ml_qp_info *q)
 	jw_kuint(w, "seq_naks", q->seq_naks);
 	jw_kuint(w, "num_paths", q->num_paths);
 	jw_kuint(w, "failovers", q->failovers);
+	jw_kuint(w, "cwnd", q->cwnd);
+	jw_kuint(w, "ssthresh", q->ssthresh);
+	jw_kuint(w, "reorder_nak", q->reorder_nak);
 }
 
 static void json_path_fields(struct jw *w, const struct ml_path_info *p)
@@ -244,11 +247,12 @@ static void text_qp(FILE *f, const struct ml_qp_info *q)
 	fprintf(f, "qp %s/%u state %s peer node 0x%08x qpn %u port %u "
 		"snd-psn %u snd-una %u rcv-psn %u outstanding %u "
 		"retransmits %" PRIu64 " timeouts %" PRIu64 " rnr-naks %" PRIu64
-		" seq-naks %" PRIu64 " pid %u paths %u failovers %" PRIu64,
+		" seq-naks %" PRIu64 " pid %u paths %u failovers %" PRIu64
+		" cwnd %u ssthresh %u reorder-nak %u",
 		q->dev, q->qpn, qp_state_upper(q->state), q->remote_node, q->remote_qpn,
 		q->port_index, q->snd_psn, q->snd_una, q->rcv_psn, q->outstanding,
 		q->retransmits, q->timeouts, q->rnr_naks, q->seq_naks, q->owner_pid,
-		q->num_paths, q->failovers);
+		q->num_paths, q->failovers, q->cwnd, q->ssthresh, q->reorder_nak);
 	if (q->state == ML_QPS_ERROR)
 		fprintf(f, " status %s", ml_wc_status_str(q->status));
 }

@@ -407,9 +407,17 @@ struct ml_qp_info {
 	 * a lost path).  port_index is then the primary path's port.
 	 */
 	uint32_t num_paths;
-	uint32_t reserved0;
+	/*
+	 * Were reserved0 and reserved[0] (zero from a module without them,
+	 * which sends no ML_A_CWND): the PSNs of reorder the QP's responder waits out before
+	 * it NAKs a gap (adapted, docs/wire.md 4.6), and the requester's
+	 * congestion window and slow-start threshold, in packets.
+	 */
+	uint32_t reorder_nak;
 	uint64_t failovers;
-	uint64_t reserved[2];
+	uint32_t cwnd;
+	uint32_t ssthresh;
+	uint64_t reserved[1];
 };
 
 /*

@@ -888,6 +888,9 @@ START_TEST(test_fill_qp)
 	nla_put_u64(msg, ML_A_TIMEOUTS, 8);
 	nla_put_u64(msg, ML_A_RNR_NAKS, 9);
 	nla_put_u64(msg, ML_A_SEQ_NAKS, 10);
+	nla_put_u32(msg, ML_A_CWND, 77);
+	nla_put_u32(msg, ML_A_SSTHRESH, 256);
+	nla_put_u32(msg, ML_A_REORDER_NAK, 40);
 	parse(msg, tb);
 	memset(&q, 0xff, sizeof(q));
 	memset(&q, 0, offsetof(struct ml_qp_info, reserved));
@@ -909,6 +912,9 @@ START_TEST(test_fill_qp)
 	ck_assert_uint_eq(q.timeouts, 8);
 	ck_assert_uint_eq(q.rnr_naks, 9);
 	ck_assert_uint_eq(q.seq_naks, 10);
+	ck_assert_uint_eq(q.cwnd, 77);
+	ck_assert_uint_eq(q.ssthresh, 256);
+	ck_assert_uint_eq(q.reorder_nak, 40);
 	ck_assert_uint_eq(q.reserved[0], UINT64_MAX);	/* not written */
 	nlmsg_free(msg);
 

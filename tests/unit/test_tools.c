@@ -231,7 +231,8 @@ static struct ml_qp_info sample_qp(void)
 				.port_index = 1, .snd_psn = 1001, .snd_una = 999,
 				.rcv_psn = 40, .outstanding = 2, .retransmits = 3,
 				.timeouts = 1, .rnr_naks = 4, .seq_naks = 5,
-				.num_paths = 2, .failovers = 6 };
+				.num_paths = 2, .failovers = 6, .cwnd = 64,
+				.ssthresh = 128, .reorder_nak = 48 };
 	return q;
 }
 
@@ -247,7 +248,7 @@ START_TEST(test_qp_text)
 	ck_assert_str_eq(cap_str(&c),
 		"qp ml0/17 state RTS peer node 0x00000002 qpn 5 port 1 snd-psn 1001 "
 		"snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 timeouts 1 "
-		"rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6\n");
+		"rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6 cwnd 64 ssthresh 128 reorder-nak 48\n");
 	cap_close(&c);
 
 	q.state = ML_QPS_ERROR;
@@ -258,7 +259,8 @@ START_TEST(test_qp_text)
 	ck_assert_str_eq(cap_str(&c),
 		"qp ml0/17 state ERROR peer node 0x00000002 qpn 5 port 1 snd-psn 1001 "
 		"snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 timeouts 1 "
-		"rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6 status retry count exceeded\n");
+		"rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6 cwnd 64 ssthresh 128 reorder-nak 48 "
+		"status retry count exceeded\n");
 	cap_close(&c);
 }
 END_TEST
@@ -277,7 +279,7 @@ START_TEST(test_qp_json)
 		"\"pid\":812,\"remote_node\":2,\"remote_qpn\":5,\"port\":1,"
 		"\"snd_psn\":1001,\"snd_una\":999,\"rcv_psn\":40,\"outstanding\":2,"
 		"\"retransmits\":3,\"timeouts\":1,\"rnr_naks\":4,\"seq_naks\":5,"
-		"\"num_paths\":2,\"failovers\":6}");
+		"\"num_paths\":2,\"failovers\":6,\"cwnd\":64,\"ssthresh\":128,\"reorder_nak\":48}");
 	cap_close(&c);
 
 	q.state = ML_QPS_ERROR;
@@ -473,7 +475,7 @@ START_TEST(test_json_event_qp_error)
 		"\"status\":\"retry count exceeded\",\"pid\":812,\"remote_node\":2,"
 		"\"remote_qpn\":5,\"port\":1,\"snd_psn\":1001,\"snd_una\":999,"
 		"\"rcv_psn\":40,\"outstanding\":2,\"retransmits\":3,\"timeouts\":1,"
-		"\"rnr_naks\":4,\"seq_naks\":5,\"num_paths\":2,\"failovers\":6}\n");
+		"\"rnr_naks\":4,\"seq_naks\":5,\"num_paths\":2,\"failovers\":6,\"cwnd\":64,\"ssthresh\":128,\"reorder_nak\":48}\n");
 	cap_close(&c);
 
 	cap_open(&c);
@@ -482,8 +484,8 @@ START_TEST(test_json_event_qp_error)
 	ck_assert_str_eq(cap_str(&c),
 		"qp_error qp ml0/17 state ERROR peer node 0x00000002 qpn 5 port 1 "
 		"snd-psn 1001 snd-una 999 rcv-psn 40 outstanding 2 retransmits 3 "
-		"timeouts 1 rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6 "
-		"status retry count exceeded\n");
+		"timeouts 1 rnr-naks 4 seq-naks 5 pid 812 paths 2 failovers 6 cwnd 64 "
+		"ssthresh 128 reorder-nak 48 status retry count exceeded\n");
 	cap_close(&c);
 }
 END_TEST

@@ -140,6 +140,9 @@ enum ml_attr {
 	ML_A_NUM_PATHS,		/* u32, paths a QP has to its peer now */
 	ML_A_FAILOVERS,		/* u64, times a QP moved packets off a lost path */
 	ML_A_PATH,		/* nest, enum ml_path_attr; one per path of a QP */
+	ML_A_CWND,		/* u32, a QP's congestion window, packets */
+	ML_A_SSTHRESH,		/* u32, its slow-start threshold, packets */
+	ML_A_REORDER_NAK,	/* u32, PSNs of reorder its responder waits out */
 
 	__ML_A_MAX,
 	ML_A_MAX = __ML_A_MAX - 1
