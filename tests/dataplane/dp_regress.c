@@ -687,22 +687,34 @@ END_TEST
 
 /* ---- stale_nak_seq ---- */
 
-/* Data frames A sends within @ms: bit i of the result is PSN i seen (< 64). */
+/*
+ * Data frames A sends within @ms in all (want > 0: or until @want of them
+ * came): bit i of the result is PSN i seen (< 64).  A deadline for the
+ * whole collection, not per frame: frames that are not A's data (acks,
+ * PSNs from 64 on) must not keep it waiting.
+ */
 static uint64_t collect_psns(const struct dp_fake *f, int ms, int want)
 {
+	double end = dp_now() + ms / 1000.0;
 	uint8_t buf[16384];
 	const struct ml_wire_hdr *h;
 	uint64_t seen = 0;
-	int n = 0;
+	int n = 0, other = 0, left;
 
-	while ((want <= 0 || n < want) && (h = dp_fake_recv(f, buf, sizeof(buf), ms))) {
+	while ((want <= 0 || n < want) && (left = (int)((end - dp_now()) * 1000)) > 0 &&
+	       (h = dp_fake_recv(f, buf, sizeof(buf), left))) {
 		const struct ml_wire_data *d = (const void *)h;
 
-		if (h->type != ML_WIRE_DATA || ntohl(d->psn) >= 64)
+		if (h->type != ML_WIRE_DATA || ntohl(d->psn) >= 64) {
+			other++;
 			continue;
+		}
 		seen |= 1ull << ntohl(d->psn);
 		n++;
 	}
+	if (want > 0 && n < want)
+		dp_log(NULL, "collect_psns: %d of %d data frames in %d ms (PSNs 0x%" PRIx64
+		       ", %d other frames)", n, want, ms, seen, other);
 	return seen;
 }
 
@@ -839,13 +851,21 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_connect_vs_unbind);
 	tcase_add_test(tc, test_ring_entries_offset);
-	tcase_add_test(tc, test_memcg_accounting);
 	tcase_add_test(tc, test_pin_charge_mm);
 	tcase_add_test(tc, test_send_first_in_progress);
 	tcase_add_test(tc, test_owner_pid_ns);
 	tcase_add_test(tc, test_zerocopy_truesize);
 	tcase_add_test(tc, test_stale_nak_seq);
 	tcase_add_test(tc, test_rnr_wait_survives_ack);
+	/*
+	 * Last: when this test made the boot's first memory cgroup, in about
+	 * half the boots the next two tests' forged peer then received none
+	 * of A's frames for 35 s (their first attempts, each a new process)
+	 * although they were on the wire.  The harness now makes a memory
+	 * cgroup at boot (guest-init.sh); this order keeps any later test
+	 * clear of it as well.
+	 */
+	tcase_add_test(tc, test_memcg_accounting);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -229,7 +229,12 @@ done
 	printf '\n'
 } >"$out/cmd"
 
-append="console=ttyS0,115200 panic=-1"
+# tsc=reliable: under TCG a loaded host skews the TSC against the HPET, and
+# the clocksource watchdog then marks it unstable, which flips the
+# sched_clock static key at run time: live text patching, which TCG
+# sometimes runs into (an int3 oops in sched_clock_cpu, seen at boot and
+# 57 s into a make bench).  The guest's TSC follows the host's clock.
+append="console=ttyS0,115200 panic=-1 tsc=reliable"
 append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 $mods_append ${ML_GUEST_APPEND:-}"
 
 # A Debian kernel sometimes dies under TCG while it boots, before init and
