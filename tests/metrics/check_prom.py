@@ -128,7 +128,8 @@ def main():
     qp_num = {"send_psn": "snd_psn", "send_unacked_psn": "snd_una", "receive_psn": "rcv_psn",
               "outstanding": "outstanding", "retransmits_total": "retransmits",
               "timeouts_total": "timeouts", "rnr_naks_total": "rnr_naks",
-              "seq_naks_total": "seq_naks"}
+              "seq_naks_total": "seq_naks", "congestion_window_packets": "cwnd",
+              "slow_start_threshold_packets": "ssthresh", "reorder_window_psns": "reorder_nak"}
 
     for name, samples in sorted(by_name.items()):
         for s in samples:

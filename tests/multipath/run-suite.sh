@@ -188,6 +188,18 @@ striped() {
 check "both ports' tx_frames rose (striped)" striped
 echo "$qpj" | py 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=1))' | head -60
 check "qp show -j: the QP has 2 paths, both carried packets" test $qp_seen = 1
+# the congestion state of the striping QP, in the ranges docs/uapi.md gives
+cc_ok() {
+	echo "$qpj" | py '
+import json, sys
+qs = [q for q in json.load(sys.stdin) if q["state"] == "RTS" and q["remote_node"] == 0x62]
+for q in qs:
+    print("qp %d: cwnd %d ssthresh %d reorder_nak %d" % (q["qpn"], q["cwnd"], q["ssthresh"],
+                                                          q["reorder_nak"]))
+sys.exit(0 if qs and all(4 <= q["cwnd"] <= 512 and 4 <= q["ssthresh"] <= 512 and
+                         32 <= q["reorder_nak"] <= 96 for q in qs) else 1)'
+}
+check "qp show -j: cwnd, ssthresh and reorder_nak in range" cc_ok
 text_ok() { nsx mpa "$ml" qp show "$da" >/dev/null && nsx mpa "$repo/tools/megalink-stat" qp "$da" >/dev/null; }
 check "qp show / megalink-stat qp (text) run" text_ok
 
